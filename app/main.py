@@ -1,0 +1,98 @@
+"""The app factory: routers, middleware, exception handlers, docs and lifespan."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, status
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
+
+from app.config import Settings, get_settings
+from app.db import Database
+from app.middleware import BodySizeLimitMiddleware
+from app.routers import auth, health, users
+
+logger = logging.getLogger("app")
+
+DESCRIPTION = """
+An ordering backend for a restaurant: customers sign up, browse the menu and place orders;
+admins manage the menu, every order and the users.
+
+* Money is always an integer number of **cents**; timestamps are UTC, ISO 8601.
+* Lists are pages: `{"data": [...], "count", "limit", "offset"}`, newest first.
+* Every error body is `{"detail": ...}`.
+* Log in with **Authorize** (your email as the username), then try any route.
+"""
+
+DATABASE_UNAVAILABLE = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    OSError,
+)
+
+
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "The database is unavailable; try again shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": "5"},
+    )
+
+
+def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "The request conflicts with data that changed meanwhile; retry it"},
+        status_code=status.HTTP_409_CONFLICT,
+    )
+
+
+def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.info("data error on %s %s: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "A value is out of the range the database can store"},
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    database = Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await database.dispose()
+
+    app = FastAPI(
+        title="Orders API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+
+    app.add_middleware(BodySizeLimitMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+
+    app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
+    app.add_exception_handler(sa_exc.DataError, _data_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
+
+    for module in (auth, users, health):
+        app.include_router(module.router)
+    return app

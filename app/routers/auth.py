@@ -1,0 +1,113 @@
+"""Sign-up, login (JSON and the OAuth2 password form), refresh-token rotation and logout."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from app.db import SessionDep
+from app.routers.common import error_responses
+from app.security import SettingsDep, hash_password
+from app.services import auth
+from app.tables import LoginRequest, RefreshRequest, TokenPair, User, UserCreate, UserPublic
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    operation_id="signup",
+    summary="Create a customer account",
+    responses=error_responses(409, 413, 422),
+)
+async def signup(body: UserCreate, session: SessionDep, settings: SettingsDep) -> User:
+    """Create a customer (never an admin). The email is stored lower-cased and must be unique."""
+    hashed = await hash_password(body.password, settings.bcrypt_rounds)
+    user = User.model_validate(body, update={"hashed_password": hashed})
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail="An account with this email already exists"
+        ) from exc
+    return user
+
+
+async def _login(
+    email: str, password: str, session: SessionDep, settings: SettingsDep
+) -> TokenPair:
+    user = await auth.authenticate(session, email, password, settings)
+    assert user.id is not None
+    pair = auth.issue_token_pair(session, user.id, settings)
+    await session.commit()
+    return pair
+
+
+LOGIN_RESPONSES = error_responses(401, 403, 413, 422, 429)
+
+
+@router.post(
+    "/login",
+    operation_id="login",
+    summary="Log in with email and password",
+    responses=LOGIN_RESPONSES,
+)
+async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    """Returns an access token and a refresh token.
+
+    A wrong password and an unknown email get the same 401. After `LOGIN_MAX_FAILURES`
+    failures within `LOGIN_FAILURE_WINDOW_MINUTES` the email is locked out with 429 and a
+    `Retry-After` header, even for the right password, until the window passes.
+    """
+    return await _login(body.email, body.password, session, settings)
+
+
+@router.post(
+    "/token",
+    operation_id="login_form",
+    summary="Log in with the OAuth2 password form (Swagger's Authorize)",
+    responses=LOGIN_RESPONSES,
+)
+async def login_form(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TokenPair:
+    """The OAuth2 password flow: `username` is the email. Same rules as `/auth/login`."""
+    try:
+        credentials = LoginRequest(email=form.username, password=form.password)
+    except ValidationError as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors(include_url=False)
+        ) from exc
+    return await _login(credentials.email, credentials.password, session, settings)
+
+
+@router.post(
+    "/refresh",
+    operation_id="refresh_tokens",
+    summary="Exchange a refresh token for a new pair",
+    responses=error_responses(401, 413, 422),
+)
+async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+    """Rotates the refresh token: the presented one is retired. Presenting a retired token
+    again is treated as theft: every refresh token of that login is revoked (401)."""
+    return await auth.rotate_refresh_token(session, body.refresh_token, settings)
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    operation_id="logout",
+    summary="Revoke a refresh token",
+    responses=error_responses(401, 413, 422),
+)
+async def logout(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> None:
+    """Revokes the refresh token and every token rotated from the same login.
+    Access tokens already issued stay valid until they expire (15 minutes by default)."""
+    await auth.revoke_refresh_token(session, body.refresh_token, settings)

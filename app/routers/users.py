@@ -1,0 +1,65 @@
+"""The caller's own account, and user management for admins."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, status
+from sqlmodel import col, select
+
+from app.db import SessionDep
+from app.routers.common import PageDep, count_rows, error_responses, id_path
+from app.security import AdminUser, CurrentUser
+from app.tables import Page, User, UserPublic, UserUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get(
+    "/me",
+    response_model=UserPublic,
+    operation_id="read_me",
+    summary="The logged-in user",
+    responses=error_responses(401),
+)
+async def read_me(user: CurrentUser) -> User:
+    return user
+
+
+@router.get(
+    "",
+    response_model=Page[UserPublic],
+    operation_id="list_users",
+    summary="List users (admin)",
+    responses=error_responses(401, 403, 422),
+)
+async def list_users(_admin: AdminUser, session: SessionDep, page: PageDep) -> Page[User]:
+    """Every user, newest first."""
+    query = select(User)
+    count = await count_rows(session, query)
+    users = await session.scalars(
+        query.order_by(col(User.created_at).desc(), col(User.id).desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return Page(data=list(users), count=count, limit=page.limit, offset=page.offset)
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=UserPublic,
+    operation_id="update_user",
+    summary="Activate, deactivate, promote or demote a user (admin)",
+    responses=error_responses(401, 403, 404, 413, 422),
+)
+async def update_user(
+    user_id: Annotated[int, id_path("user")],
+    body: UserUpdate,
+    _admin: AdminUser,
+    session: SessionDep,
+) -> User:
+    """A deactivated user's tokens stop working at once, and they can no longer log in."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
+    user.sqlmodel_update(body.model_dump(exclude_unset=True))
+    await session.commit()
+    return user

@@ -1,0 +1,157 @@
+"""Login, the failed-login throttle and refresh-token rotation."""
+
+import math
+import uuid
+from datetime import datetime, timedelta
+
+from fastapi import HTTPException, status
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.config import Settings
+from app.security import (
+    InvalidTokenError,
+    decode_token,
+    encode_token,
+    unauthorized,
+    verify_password,
+)
+from app.tables import LoginFailure, RefreshToken, TokenPair, User, utcnow
+
+INCORRECT_LOGIN = "Incorrect email or password"
+
+
+def throttled(retry_after: int) -> HTTPException:
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=f"Too many failed logins for this email; try again in {retry_after} seconds",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+async def login_retry_after(session: AsyncSession, email: str, settings: Settings) -> int | None:
+    """Seconds until this email may try again, or None when it is not throttled.
+
+    The email is blocked while the window holds `login_max_failures` failures; it is free
+    again when the newest of those (the max-th newest failure) leaves the window.
+    """
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    now = utcnow()
+    blocking_failure_at: datetime | None = await session.scalar(
+        select(col(LoginFailure.created_at))
+        .where(col(LoginFailure.email) == email, col(LoginFailure.created_at) > now - window)
+        .order_by(col(LoginFailure.created_at).desc())
+        .offset(settings.login_max_failures - 1)
+        .limit(1)
+    )
+    if blocking_failure_at is None:
+        return None
+    return max(1, math.ceil((blocking_failure_at + window - now).total_seconds()))
+
+
+async def record_login_failure(session: AsyncSession, email: str, settings: Settings) -> None:
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    await session.execute(
+        delete(LoginFailure).where(
+            col(LoginFailure.email) == email, col(LoginFailure.created_at) <= utcnow() - window
+        )
+    )
+    session.add(LoginFailure(email=email))
+    await session.commit()
+
+
+async def authenticate(
+    session: AsyncSession, email: str, password: str, settings: Settings
+) -> User:
+    """The user whose credentials these are, or the HTTP error that explains why not."""
+    retry_after = await login_retry_after(session, email, settings)
+    if retry_after is not None:
+        raise throttled(retry_after)
+    user = await session.scalar(select(User).where(User.email == email))
+    # End the transaction before hashing: no lock or connection is held for bcrypt's ~0.25 s.
+    await session.commit()
+    hashed = user.hashed_password if user else None
+    if user is None or not await verify_password(password, hashed, settings.bcrypt_rounds):
+        await record_login_failure(session, email, settings)
+        raise unauthorized(INCORRECT_LOGIN)
+    if not user.is_active:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is deactivated")
+    await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
+    return user
+
+
+def issue_token_pair(
+    session: AsyncSession, user_id: int, settings: Settings, family_id: str | None = None
+) -> TokenPair:
+    """Make an access + refresh pair and record the refresh token; the caller commits."""
+    access_ttl = timedelta(minutes=settings.access_token_expire_minutes)
+    access_token, _ = encode_token(user_id, "access", access_ttl, settings)
+    jti = uuid.uuid4().hex
+    refresh_ttl = timedelta(days=settings.refresh_token_expire_days)
+    refresh_token, expires_at = encode_token(user_id, "refresh", refresh_ttl, settings, jti=jti)
+    session.add(
+        RefreshToken(jti=jti, family_id=family_id or jti, user_id=user_id, expires_at=expires_at)
+    )
+    return TokenPair(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_in=int(access_ttl.total_seconds()),
+    )
+
+
+async def retire_family(session: AsyncSession, family_id: str) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.retired_at).is_(None))
+        .values(retired_at=utcnow())
+    )
+
+
+def _refresh_claims_jti(token: str, settings: Settings) -> str:
+    try:
+        jti: str = decode_token(token, "refresh", settings)["jti"]
+    except InvalidTokenError as exc:
+        raise unauthorized(str(exc)) from exc
+    return jti
+
+
+async def rotate_refresh_token(session: AsyncSession, token: str, settings: Settings) -> TokenPair:
+    """Retire the presented refresh token and issue a new pair in the same family.
+
+    The retirement is one conditional UPDATE, so of two requests presenting the same token
+    exactly one succeeds. A token that was already retired is being replayed, perhaps by a
+    thief: the whole family is revoked, the legitimate holder included.
+    """
+    jti = _refresh_claims_jti(token, settings)
+    retired = await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.jti) == jti, col(RefreshToken.retired_at).is_(None))
+        .values(retired_at=utcnow())
+        .returning(col(RefreshToken.family_id), col(RefreshToken.user_id))
+    )
+    row = retired.first()
+    if row is None:
+        stored = await session.get(RefreshToken, jti)
+        if stored is None:
+            raise unauthorized("Unknown refresh token")
+        await retire_family(session, stored.family_id)
+        await session.commit()
+        raise unauthorized("Refresh token was already used; log in again")
+    family_id, user_id = row
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise unauthorized("User is inactive or no longer exists")
+    pair = issue_token_pair(session, user_id, settings, family_id=family_id)
+    await session.commit()
+    return pair
+
+
+async def revoke_refresh_token(session: AsyncSession, token: str, settings: Settings) -> None:
+    """Log out: end the login chain the token belongs to."""
+    jti = _refresh_claims_jti(token, settings)
+    stored = await session.get(RefreshToken, jti)
+    if stored is None:
+        raise unauthorized("Unknown refresh token")
+    await retire_family(session, stored.family_id)
+    await session.commit()

@@ -1,0 +1,124 @@
+"""Fixtures: an app on a fresh database per test, an HTTP client, users and their tokens.
+
+The suite runs on SQLite (a new file per test) unless TEST_DATABASE_URL points at a
+PostgreSQL database, whose tables are then dropped and recreated for every test.
+"""
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.main import create_app
+from app.security import hash_password
+from app.tables import User, metadata
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return TEST_DATABASE_URL or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        bcrypt_rounds=4,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.state.db.engine.begin() as connection:
+        await connection.run_sync(metadata.drop_all)
+        await connection.run_sync(metadata.create_all)
+    yield application
+    await application.state.db.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@dataclass
+class Account:
+    """A user in the database, with the password it was made with and its bearer header."""
+
+    id: int
+    email: str
+    password: str
+    headers: dict[str, str]
+
+
+CreateUser = Callable[..., Awaitable[Account]]
+
+
+@pytest.fixture
+def create_user(app: FastAPI, client: httpx.AsyncClient, settings: Settings) -> CreateUser:
+    """Factory: `await create_user(email=..., is_admin=True, log_in=False)`."""
+    counter = 0
+
+    async def factory(
+        *,
+        email: str | None = None,
+        name: str = "Test User",
+        password: str = PASSWORD,
+        is_admin: bool = False,
+        is_active: bool = True,
+        log_in: bool = True,
+    ) -> Account:
+        nonlocal counter
+        counter += 1
+        email = email or f"user{counter}@example.com"
+        hashed = await hash_password(password, settings.bcrypt_rounds)
+        async with app.state.db.write_sessions() as session:
+            user = User(
+                name=name,
+                email=email,
+                hashed_password=hashed,
+                is_admin=is_admin,
+                is_active=is_active,
+            )
+            session.add(user)
+            await session.commit()
+            assert user.id is not None
+        headers = await login_headers(client, email, password) if log_in else {}
+        return Account(id=user.id, email=email, password=password, headers=headers)
+
+    return factory
+
+
+async def login_headers(client: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
+    response = await client.post("/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+async def customer(create_user: CreateUser) -> Account:
+    return await create_user(email="customer@example.com", name="Carla Customer")
+
+
+@pytest.fixture
+async def admin(create_user: CreateUser) -> Account:
+    return await create_user(email="admin@example.com", name="Ada Admin", is_admin=True)
+
+
+def detail_of(response: httpx.Response) -> Any:
+    return response.json()["detail"]
