@@ -1,0 +1,63 @@
+# The few commands people type. Everything runs from a virtual environment in .venv,
+# installed from the committed lock files (requirements*.txt), so every machine runs the
+# versions that were tested.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: install install-dev env run migrate test lint format lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+$(DEV_STAMP): requirements-dev.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@ $(RUNTIME_STAMP)
+
+install: $(RUNTIME_STAMP)
+
+install-dev: $(DEV_STAMP)
+
+## env: write a .env with a freshly generated SECRET_KEY unless one is there already
+env:
+	@grep -qs '^SECRET_KEY=' .env || { \
+		echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" >> .env; \
+		echo "wrote a new SECRET_KEY to .env"; }
+
+## run: install, migrate and serve on http://127.0.0.1:8000
+run: install env
+	$(BIN)/python -m app serve
+
+migrate: install env
+	$(BIN)/python -m app migrate
+
+## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
+test: install-dev
+	$(BIN)/python -m pytest
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict app
+
+format: install-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## lock: re-resolve the lock files after a change to pyproject.toml (needs uv)
+lock:
+	uv pip compile -q pyproject.toml --python-version 3.11 -o requirements.txt
+	uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
