@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 
 from app.config import Settings, get_settings
 from app.db import Database
+from app.docs import install_docs
 from app.middleware import BodySizeLimitMiddleware
 from app.routers import auth, health, users
 
@@ -75,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # app.docs serves the pages with local assets instead of a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = database
@@ -95,4 +98,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (auth, users, health):
         app.include_router(module.router)
+    install_docs(app)
     return app
