@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: install install-dev env run migrate test lint format lock clean
+.PHONY: install install-dev env run migrate test lint format lock clean bench multi-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,15 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict app
+
+## bench: seed a database, serve the app and a baseline, drive both with wrk, print the table
+## (SQLite; PostgreSQL with BENCH_ARGS=--postgres; results in bench/results/)
+bench: install-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## multi-check: two instances on one PostgreSQL behind nginx share every piece of state
+multi-check: install-dev
+	bench/multi_instance_check.sh
 
 format: install-dev
 	$(BIN)/ruff format .

@@ -1,0 +1,1 @@
+"""The benchmark (`python -m bench`, `make bench`) and the multi-instance check."""
