@@ -11,6 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.docs import ASSETS_DIR
+
 ASSET_TYPES = {
     ".js": "text/javascript",
     ".css": "text/css",
@@ -65,6 +67,23 @@ async def test_docs_assets_are_served(client: httpx.AsyncClient, asset: str) -> 
     assert response.headers["content-type"].startswith(ASSET_TYPES[suffix])
     assert len(response.content) > 1000
     assert "etag" in response.headers
+
+
+async def test_redoc_bundle_fetches_no_logo_from_redoclys_cdn(client: httpx.AsyncClient) -> None:
+    response = await client.get("/docs-assets/redoc.standalone.js")
+    assert b"cdn.redoc.ly" not in response.content
+    assert b"API docs by Redocly" in response.content
+    packaged = (ASSETS_DIR / "redoc.standalone.js").read_bytes()
+    assert b"https://cdn.redoc.ly/redoc/logo-mini.svg" in packaged
+
+
+async def test_redoc_bundle_is_revalidated_with_its_etag(client: httpx.AsyncClient) -> None:
+    first = await client.get("/docs-assets/redoc.standalone.js")
+    again = await client.get(
+        "/docs-assets/redoc.standalone.js", headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert again.status_code == 304
+    assert again.content == b""
 
 
 async def test_swagger_ui_is_told_where_the_oauth2_redirect_page_is(
