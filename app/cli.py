@@ -7,13 +7,17 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
+from pydantic import BaseModel, ValidationError
 from sqlmodel import col, select
 
 from app.config import ConfigError, Settings, get_settings
 from app.db import Database
 from app.security import hash_password
-from app.tables import User, UserCreate
+from app.tables import User, UserBase, UserCreate
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,61 +62,93 @@ def read_admin_password() -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
-async def create_admin(email: str, name: str, password: str, settings: Settings) -> str:
-    try:
-        valid = UserCreate(email=email, name=name, password=password)
-    except ValueError as exc:
-        raise CommandError(_first_validation_message(exc)) from exc
+async def create_admin(
+    email: str, name: str, read_password: Callable[[], str], settings: Settings
+) -> str:
+    """Create an admin, or promote (and reactivate) the user with this email.
+
+    The password is asked for only when an account is created: a promoted user keeps theirs.
+    It is read before the write transaction begins, so no lock waits on a person typing.
+    """
+    identity = _validated(UserBase, email=email, name=name)
     database = Database.from_settings(settings)
     try:
+        async with database.read_sessions() as session:
+            exists = await session.scalar(
+                select(col(User.id)).where(col(User.email) == identity.email)
+            )
+        new_admin: User | None = None
+        if exists is None:
+            valid = _validated(UserCreate, email=email, name=name, password=read_password())
+            hashed = await hash_password(valid.password, settings.bcrypt_rounds)
+            new_admin = User.model_validate(
+                valid, update={"hashed_password": hashed, "is_admin": True}
+            )
         async with database.write_sessions() as session:
-            user = await session.scalar(select(User).where(col(User.email) == valid.email))
+            user = await session.scalar(select(User).where(col(User.email) == identity.email))
             if user is not None:
                 user.is_admin = True
                 user.is_active = True
-                outcome = f"Promoted {valid.email} to admin"
+                outcome = f"Promoted {identity.email} to admin (their password is unchanged)"
+            elif new_admin is not None:
+                session.add(new_admin)
+                outcome = f"Created admin {identity.email}"
             else:
-                hashed = await hash_password(valid.password, settings.bcrypt_rounds)
-                session.add(
-                    User.model_validate(valid, update={"hashed_password": hashed, "is_admin": True})
-                )
-                outcome = f"Created admin {valid.email}"
+                raise CommandError(f"{identity.email} was deleted meanwhile; run the command again")
             await session.commit()
     finally:
         await database.dispose()
     return outcome
 
 
-def _first_validation_message(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    return str(exc)
+def _validated(model: type[SchemaT], **values: str) -> SchemaT:
+    """The values as `model`, or the first problem as a one-line CommandError."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise CommandError(f"{field}: {first['msg']}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Orders API")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve_parser = commands.add_parser("serve", help="apply migrations, then serve the API")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=8000)
-    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser = commands.add_parser(
+        "serve",
+        help="apply migrations, then serve the API",
+        description="Apply the migrations to DATABASE_URL, then serve the API with uvicorn.",
+    )
+    serve_parser.add_argument("--host", default="127.0.0.1", help="default: %(default)s")
+    serve_parser.add_argument("--port", type=int, default=8000, help="default: %(default)s")
+    serve_parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
+    )
     serve_parser.add_argument("--reload", action="store_true", help="restart on code changes")
-    serve_parser.add_argument("--no-access-log", action="store_true")
+    serve_parser.add_argument("--no-access-log", action="store_true", help="log no requests")
 
-    commands.add_parser("migrate", help="alembic upgrade head on DATABASE_URL")
+    commands.add_parser(
+        "migrate",
+        help="alembic upgrade head on DATABASE_URL",
+        description="Apply every Alembic migration not yet applied to DATABASE_URL.",
+    )
 
     admin_parser = commands.add_parser(
         "create-admin",
         help="create an admin, or promote an existing user",
-        description="The password comes from ADMIN_PASSWORD, else a prompt (or standard input).",
+        description="Create an admin, or promote (and reactivate) the user with this email. "
+        "A new admin's password comes from ADMIN_PASSWORD, else a prompt (or one line of "
+        "standard input when it is not a terminal); never from an argument.",
     )
-    admin_parser.add_argument("--email", required=True)
-    admin_parser.add_argument("--name", required=True)
+    admin_parser.add_argument("--email", required=True, help="the admin's email (the login)")
+    admin_parser.add_argument("--name", required=True, help="the admin's display name")
 
-    commands.add_parser("seed-demo", help="add a small demo menu (safe to run twice)")
+    commands.add_parser(
+        "seed-demo",
+        help="add a small demo menu (safe to run twice)",
+        description="Add a small demo menu; products already there are left alone.",
+    )
     return parser
 
 
@@ -121,7 +157,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> str | None:
         "serve": lambda: serve(args, settings),
         "migrate": lambda: migrate(settings),
         "create-admin": lambda: asyncio.run(
-            create_admin(args.email, args.name, read_admin_password(), settings)
+            create_admin(args.email, args.name, read_admin_password, settings)
         ),
         "seed-demo": lambda: asyncio.run(seed_demo(settings)),
     }
@@ -147,6 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, CommandError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
     except Exception as exc:  # the command line prints one line, never a traceback
         print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1

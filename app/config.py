@@ -1,5 +1,6 @@
 """Settings: one typed object, read from the environment and `.env`, validated once."""
 
+import json
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -28,9 +29,19 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
 
+    @field_validator("secret_key")
+    @classmethod
+    def reject_blank_secret(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def split_origins(cls, value: object) -> object:
+        """A comma-separated list, or a JSON list as other pydantic-settings lists take."""
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json.loads(value)
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 from app.config import Settings
 
@@ -45,6 +46,14 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def on_begin(connection: Connection) -> None:
         if not connection.get_execution_options().get(READ_ONLY_OPTION):
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        # A COMMIT that SQLite refuses (a deferred constraint) leaves its transaction open,
+        # yet SQLAlchemy counts it as ended and skips the rollback on return to the pool:
+        # the next request on this connection would see, and could commit, the failed write.
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
 
 def create_engine(settings: Settings) -> AsyncEngine:

@@ -1,10 +1,14 @@
 """The app factory: routers, middleware, exception handlers, docs and lifespan."""
 
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
@@ -61,9 +65,42 @@ def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+SECRET_FIELDS = frozenset({"password", "refresh_token"})
+HIDDEN = "(hidden)"
+
+
+def _json_safe(value: Any, key: object = None) -> Any:
+    """`value` as JSON can carry it, secrets masked: a 422 must never echo a password, and
+    NaN, infinity or half a UTF-16 surrogate pair in the input must not turn it into a 500."""
+    if key in SECRET_FIELDS:
+        return HIDDEN
+    if isinstance(value, dict):
+        return {_json_safe(k): _json_safe(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
+def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = jsonable_encoder(exc.errors())
+    for error in errors:
+        if error.get("loc") and error["loc"][-1] in SECRET_FIELDS:
+            error["input"] = HIDDEN
+    return JSONResponse(
+        {"detail": _json_safe(errors)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level)
+    # basicConfig does nothing once the root logger has handlers (uvicorn's, alembic's).
+    logger.setLevel(settings.log_level)
     database = Database.from_settings(settings)
 
     @asynccontextmanager
@@ -91,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
 
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(sa_exc.DataError, _data_error)
     for error in DATABASE_UNAVAILABLE:

@@ -21,13 +21,24 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            status_code = 413 if declared.isdigit() else 400
-            detail = _too_large(self.max_bytes) if status_code == 413 else "Invalid Content-Length"
-            await JSONResponse({"detail": detail}, status_code)(scope, receive, send)
+        refusal = self._refusal(Headers(scope=scope).get("content-length"))
+        if refusal is not None:
+            await refusal(scope, receive, send)
             return
         await self.app(scope, self._counting(receive), send)
+
+    def _refusal(self, declared: str | None) -> JSONResponse | None:
+        """The answer to a Content-Length that is malformed or over the limit, else None."""
+        if declared is None:
+            return None
+        # isdigit() alone admits "²" and other non-ASCII digits that int() refuses.
+        if not (declared.isascii() and declared.isdigit()):
+            return JSONResponse({"detail": "Invalid Content-Length"}, 400)
+        size = declared.lstrip("0") or "0"
+        # Lengths first: int() refuses more than 4300 digits.
+        if len(size) > len(str(self.max_bytes)) or int(size) > self.max_bytes:
+            return JSONResponse({"detail": _too_large(self.max_bytes)}, 413)
+        return None
 
     def _counting(self, receive: Receive) -> Receive:
         """Count streamed (chunked) bodies too; the route sees a 413 once past the limit."""

@@ -18,6 +18,10 @@ from app.tables import MAX_ID, User, utcnow
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "type", "exp", "iat", "jti"]
 TokenType = Literal["access", "refresh"]
+EXPECTED_TYPE: dict[TokenType, str] = {
+    "access": "Expected an access token",
+    "refresh": "Expected a refresh token",
+}
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl="/auth/token",
@@ -52,7 +56,7 @@ async def verify_password(password: str, hashed: str | None, rounds: int) -> boo
         # bcrypt 5 refuses over 72 bytes; such a password can never have been accepted.
         candidate = candidate[:72]
         hashed = None
-    target = hashed.encode() if hashed else _dummy_hash(rounds)
+    target = hashed.encode() if hashed else await _dummy_hash(rounds)
     matches = await run_in_threadpool(bcrypt.checkpw, candidate, target)
     return matches and hashed is not None
 
@@ -60,9 +64,13 @@ async def verify_password(password: str, hashed: str | None, rounds: int) -> boo
 _dummy_hashes: dict[int, bytes] = {}
 
 
-def _dummy_hash(rounds: int) -> bytes:
+async def _dummy_hash(rounds: int) -> bytes:
+    """A hash of a random password at this cost, made once, like every hash off the loop."""
     if rounds not in _dummy_hashes:
-        _dummy_hashes[rounds] = bcrypt.hashpw(secrets.token_bytes(16), bcrypt.gensalt(rounds))
+        salt = bcrypt.gensalt(rounds)
+        _dummy_hashes[rounds] = await run_in_threadpool(
+            bcrypt.hashpw, secrets.token_bytes(16), salt
+        )
     return _dummy_hashes[rounds]
 
 
@@ -97,7 +105,7 @@ def decode_token(token: str, expected_type: TokenType, settings: Settings) -> di
     except jwt.PyJWTError as exc:
         raise InvalidTokenError("Could not validate token") from exc
     if claims["type"] != expected_type:
-        raise InvalidTokenError(f"Expected an {expected_type} token")
+        raise InvalidTokenError(EXPECTED_TYPE[expected_type])
     if not isinstance(claims["jti"], str) or not _is_user_id(claims["sub"]):
         raise InvalidTokenError("Could not validate token")
     return claims

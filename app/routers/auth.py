@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +50,7 @@ async def _login(
 
 
 LOGIN_RESPONSES = error_responses(401, 403, 413, 422, 429)
+FORM_FIELDS = {"email": "username", "password": "password"}
 
 
 @router.post(
@@ -82,8 +84,11 @@ async def login_form(
     try:
         credentials = LoginRequest(email=form.username, password=form.password)
     except ValidationError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=exc.errors(include_url=False)
+        raise RequestValidationError(
+            [
+                {**error, "loc": ("body", FORM_FIELDS[str(error["loc"][0])])}
+                for error in exc.errors(include_url=False)
+            ]
         ) from exc
     return await _login(credentials.email, credentials.password, session, settings)
 

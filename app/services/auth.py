@@ -71,8 +71,10 @@ async def authenticate(
     user = await session.scalar(select(User).where(User.email == email))
     # End the transaction before hashing: no lock or connection is held for bcrypt's ~0.25 s.
     await session.commit()
+    # Always check a hash (a dummy one for an unknown email): both failures take as long.
     hashed = user.hashed_password if user else None
-    if user is None or not await verify_password(password, hashed, settings.bcrypt_rounds):
+    password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
+    if user is None or not password_matches:
         await record_login_failure(session, email, settings)
         raise unauthorized(INCORRECT_LOGIN)
     if not user.is_active:
