@@ -1,0 +1,90 @@
+"""GET /health: 200 while the database answers, 503 when it does not."""
+
+import socket
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.main import create_app
+from tests.conftest import detail_of
+
+
+def closed_port() -> int:
+    """A local TCP port that nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def test_health_is_200_ok_when_the_database_answers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_health_needs_no_token(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health", headers={"Authorization": "Bearer garbage"})
+
+    assert response.status_code == 200
+
+
+async def test_health_is_503_when_the_sqlite_file_cannot_be_opened(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """The database path is a directory: SQLite cannot open it."""
+    broken = settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}"})
+
+    response = await get_health(create_app(broken))
+
+    assert response.status_code == 503
+    assert detail_of(response) == "The database is unavailable; try again shortly"
+    assert response.headers["Retry-After"] == "5"
+
+
+async def test_health_is_503_when_postgresql_is_not_listening(settings: Settings) -> None:
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/orders"
+    broken = settings.model_copy(update={"database_url": url})
+
+    response = await get_health(create_app(broken))
+
+    assert response.status_code == 503
+    assert detail_of(response) == "The database is unavailable; try again shortly"
+    assert response.headers["Retry-After"] == "5"
+
+
+async def test_a_protected_route_is_503_not_500_when_the_database_is_down(
+    tmp_path: Path, settings: Settings
+) -> None:
+    broken = create_app(
+        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}"})
+    )
+    transport = httpx.ASGITransport(app=broken)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post(
+            "/auth/login", json={"email": "carla@example.com", "password": "whatever1"}
+        )
+    await broken.state.db.dispose()
+
+    assert response.status_code == 503
+
+
+async def get_health(application: FastAPI) -> httpx.Response:
+    transport = httpx.ASGITransport(app=application)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/health")
+    finally:
+        await application.state.db.dispose()
+
+
+def test_openapi_declares_the_503_of_health(app: FastAPI) -> None:
+    responses = app.openapi()["paths"]["/health"]["get"]["responses"]
+
+    assert set(responses) == {"200", "503"}
+    assert responses["503"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ErrorDetail"
+    }
