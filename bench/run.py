@@ -187,7 +187,8 @@ class Runner:
             result = self._start(server, script, seconds, connections, threads).result(
                 timeout=seconds + 60
             )
-            failure = result.failure()
+            # A warm-up may be shorter than one slow request (a login under load).
+            failure = result.failure(need_requests=phase == "run")
             if failure:
                 raise BenchError(f"{script} {phase} on {server.url} failed: {failure}")
         return result

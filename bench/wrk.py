@@ -61,9 +61,9 @@ class WrkResult:
     def failed_requests(self) -> int:
         return self.non_2xx + sum(self.socket_errors.values())
 
-    def failure(self) -> str | None:
+    def failure(self, *, need_requests: bool = True) -> str | None:
         """Why this run does not count, or None when every request got a 2xx."""
-        if self.requests == 0:
+        if need_requests and self.requests == 0:
             return "no request completed"
         if not self.failed_requests:
             return None
