@@ -87,7 +87,7 @@ def _json_safe(value: Any, key: object = None) -> Any:
 
 def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = jsonable_encoder(exc.errors())
+    errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
     for error in errors:
         if error.get("loc") and error["loc"][-1] in SECRET_FIELDS:
             error["input"] = HIDDEN

@@ -248,6 +248,34 @@ async def test_signup_accepts_a_name_of_100_multibyte_characters(
     assert response.json()["name"] == "\u00e9" * 100
 
 
+async def test_a_rejected_password_is_not_echoed_back(client: httpx.AsyncClient) -> None:
+    response = await client.post("/auth/signup", json=signup_body(password="secret7"))
+
+    assert response.status_code == 422
+    assert detail_of(response)[0]["input"] == "(hidden)"
+    assert "secret7" not in response.text
+
+
+async def test_an_error_about_another_field_does_not_echo_the_password(
+    client: httpx.AsyncClient,
+) -> None:
+    body = signup_body()
+    del body["name"]
+
+    response = await client.post("/auth/signup", json=body)
+
+    assert response.status_code == 422
+    assert VALID["password"] not in response.text
+
+
+async def test_a_validation_error_explains_itself_in_words(client: httpx.AsyncClient) -> None:
+    response = await client.post("/auth/signup", json=signup_body(name="Ca\x00rla"))
+
+    (error,) = detail_of(response)
+    assert error["msg"] == "Value error, must not contain NUL characters"
+    assert error["ctx"] == {"error": "must not contain NUL characters"}
+
+
 @pytest.mark.parametrize("field", ["name", "email", "password"])
 async def test_signup_requires_every_field(
     client: httpx.AsyncClient, app: FastAPI, field: str

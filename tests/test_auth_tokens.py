@@ -230,6 +230,7 @@ async def test_logout_is_204_and_the_refresh_token_stops_working(
 
     assert response.status_code == 204
     assert response.content == b""
+    assert "content-type" not in response.headers
     assert_unauthorized(await refresh(client, pair["refresh_token"]))
 
 

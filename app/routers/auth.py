@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -108,6 +109,7 @@ async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsD
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
     operation_id="logout",
     summary="Revoke a refresh token",
     responses=error_responses(401, 413, 422),
