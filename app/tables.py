@@ -6,6 +6,7 @@ reject unknown fields, so a client cannot set what the contract does not let it 
 """
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 from pydantic import (
@@ -13,13 +14,25 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     EmailStr,
+    Strict,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
 from pydantic import Field as PydanticField
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Index,
+    MetaData,
+    UniqueConstraint,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import Text as SAText
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Relationship, SQLModel
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -200,3 +213,202 @@ class Message(SQLModel):
 
 class ErrorDetail(BaseModel):
     detail: Any = PydanticField(description="What went wrong, in words a client can act on")
+
+
+# ---------------------------------------------------------------- menu and orders
+
+MAX_PRICE_CENTS = 10_000_000
+MAX_QUANTITY = 100
+MAX_ITEMS_PER_REQUEST = 100
+
+# Strict integers: JSON `true`, `"5"` and `5.0` are 422, not silently coerced to 1 or 5.
+StrictId = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_ID)]
+PriceCents = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_PRICE_CENTS)]
+Quantity = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_QUANTITY)]
+
+
+class ProductBase(SQLModel):
+    name: Name = Field(min_length=1, max_length=100, unique=True)
+    description: Text = Field(default="", max_length=500)
+    price_cents: PriceCents = Field(description="Price in cents, 1 to 10,000,000")
+    is_available: StrictBool = Field(default=True, description="Shown on the public menu")
+
+
+class Product(ProductBase, table=True):
+    __tablename__: ClassVar[str] = "products"
+    __table_args__ = (
+        CheckConstraint(f"price_cents BETWEEN 1 AND {MAX_PRICE_CENTS}", name="price_cents_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = timestamp_field()
+
+
+class ProductCreate(ProductBase, RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Margherita",
+                    "description": "Tomato, fior di latte, basil",
+                    "price_cents": 900,
+                }
+            ]
+        }
+    )
+
+
+class ProductUpdate(PatchSchema):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{"price_cents": 950}, {"is_available": False}]}
+    )
+
+    name: Name | None = Field(default=None, min_length=1, max_length=100)
+    description: Text | None = Field(default=None, max_length=500)
+    price_cents: PriceCents | None = None
+    is_available: StrictBool | None = None
+
+
+class ProductPublic(ProductBase):
+    id: int
+    created_at: datetime
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class OrderItemBase(SQLModel):
+    product_id: StrictId
+    quantity: Quantity = Field(description=f"1 to {MAX_QUANTITY}")
+
+
+class OrderItem(OrderItemBase, table=True):
+    """One line of an order: the product's name and price are copied when it is added."""
+
+    __tablename__: ClassVar[str] = "order_items"
+    __table_args__ = (
+        UniqueConstraint("order_id", "product_id", name="uq_order_items_order_id_product_id"),
+        CheckConstraint(f"quantity BETWEEN 1 AND {MAX_QUANTITY}", name="quantity_range"),
+        CheckConstraint(
+            f"unit_price_cents BETWEEN 1 AND {MAX_PRICE_CENTS}", name="unit_price_cents_range"
+        ),
+        CheckConstraint("line_total_cents = quantity * unit_price_cents", name="line_total"),
+        # Never reuse the id of a removed line: a client may still hold it.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Optional only until the unit of work fills it in from the `order` relationship.
+    order_id: int | None = Field(
+        default=None, foreign_key="orders.id", ondelete="CASCADE", nullable=False
+    )
+    # RESTRICT: a product that was ever ordered is made unavailable, never deleted.
+    product_id: int = Field(foreign_key="products.id", ondelete="RESTRICT", index=True)
+    product_name: str = Field(max_length=100)
+    unit_price_cents: int
+    line_total_cents: int
+
+    order: "Order" = Relationship(back_populates="items", sa_relationship_kwargs={"lazy": "raise"})
+
+
+class OrderItemCreate(OrderItemBase, RequestSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"product_id": 1, "quantity": 2}]})
+
+
+class OrderItemUpdate(RequestSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"quantity": 3}]})
+
+    quantity: Quantity = Field(description=f"The line's new quantity, 1 to {MAX_QUANTITY}")
+
+
+class OrderItemPublic(OrderItemBase):
+    id: int
+    order_id: int
+    product_name: str = Field(description="The product's name when it was added")
+    unit_price_cents: int = Field(description="The product's price when it was added")
+    line_total_cents: int = Field(description="quantity * unit_price_cents")
+
+
+class OrderBase(SQLModel):
+    status: OrderStatus = Field(
+        default=OrderStatus.PENDING,
+        sa_type=SAEnum(
+            OrderStatus,
+            name="order_status",
+            native_enum=False,
+            length=16,
+            create_constraint=True,
+            validate_strings=True,
+            values_callable=lambda statuses: [status.value for status in statuses],
+        ),
+    )
+    total_cents: int = Field(
+        default=0, sa_type=BigInteger, description="The sum of the lines' totals, in cents"
+    )
+
+
+class Order(OrderBase, table=True):
+    __tablename__: ClassVar[str] = "orders"
+    __table_args__ = (
+        # A customer's orders, newest first; everyone's orders (admins), newest first; the
+        # status filter. Each ends with the id, the listing's tie-breaker.
+        Index("ix_orders_user_id_created_at", "user_id", "created_at", "id"),
+        Index("ix_orders_created_at", "created_at", "id"),
+        Index("ix_orders_status_created_at", "status", "created_at", "id"),
+        CheckConstraint("total_cents >= 0", name="total_cents_not_negative"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+    items: list[OrderItem] = Relationship(
+        back_populates="order",
+        sa_relationship_kwargs={"lazy": "raise", "order_by": "OrderItem.id"},
+    )
+
+
+class OrderCreate(RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": [{"product_id": 1, "quantity": 2}, {"product_id": 2, "quantity": 1}]},
+                {},
+            ]
+        }
+    )
+
+    items: list[OrderItemCreate] = Field(
+        default_factory=list,
+        max_length=MAX_ITEMS_PER_REQUEST,
+        description="Lines to start with; the same product twice is merged into one line",
+    )
+
+
+class OrderPublic(OrderBase):
+    id: int
+    user_id: int
+    created_at: datetime
+    updated_at: datetime
+    items: list[OrderItemPublic]
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """The first response to a `POST /orders` with an `Idempotency-Key`, replayed on retries."""
+
+    __tablename__: ClassVar[str] = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="uq_idempotency_keys_user_id_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    key: str = Field(max_length=255)
+    request_fingerprint: str = Field(max_length=64, description="SHA-256 of the canonical body")
+    order_id: int = Field(foreign_key="orders.id", ondelete="CASCADE", index=True)
+    response_status: int
+    response_body: str = Field(sa_type=SAText)
+    created_at: datetime = timestamp_field()
