@@ -159,3 +159,41 @@ async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> Us
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 AdminUser = Annotated[User, Depends(get_admin_user)]
+
+
+# ---------------------------------------------------------------- public routes, hot paths
+
+optional_oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/auth/token", auto_error=False, description=oauth2_scheme.model.description
+)
+
+
+async def get_optional_user(
+    token: Annotated[str | None, Depends(optional_oauth2_scheme)],
+    session: SessionDep,
+    settings: SettingsDep,
+) -> User | None:
+    """The caller of a public route: None without a token. A token that is sent must be
+    good: a forged, expired or deactivated user's token is a 401, never treated as anonymous."""
+    if token is None:
+        return None
+    return await get_current_user(token, session, settings)
+
+
+async def get_token_user_id(
+    token: Annotated[str, Depends(oauth2_scheme)], settings: SettingsDep
+) -> int:
+    """The user id of a valid access token, checked without a database round trip.
+
+    Only for routes whose own query checks, in the same statement, that this user still
+    exists and is active (the orders routes); such a route must answer 401 when not.
+    """
+    try:
+        claims = decode_token(token, "access", settings)
+    except InvalidTokenError as exc:
+        raise unauthorized(str(exc)) from exc
+    return token_user_id(claims)
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+TokenUserId = Annotated[int, Depends(get_token_user_id)]
