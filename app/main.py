@@ -17,7 +17,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.docs import install_docs
 from app.middleware import BodySizeLimitMiddleware
-from app.routers import auth, health, users
+from app.routers import auth, health, orders, products, users
 
 logger = logging.getLogger("app")
 
@@ -134,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
 
-    for module in (auth, users, health):
+    for module in (auth, users, products, orders, health):
         app.include_router(module.router)
     install_docs(app)
     return app

@@ -1,0 +1,218 @@
+"""Orders: open one, add, change and remove its lines, then complete or cancel it.
+
+Every route needs a bearer token. The caller sees their own orders; an admin sees every
+order. Someone else's order is 404 on every route, never 403: its existence is not revealed.
+The rules (locking, totals, state changes, idempotency) live in `app.services.orders`.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Query, Response, status
+
+from app.db import SessionDep
+from app.routers.common import PageDep, error_responses, id_path
+from app.security import TokenUserId
+from app.services import orders
+from app.tables import (
+    MAX_ID,
+    OrderCreate,
+    OrderItemCreate,
+    OrderItemUpdate,
+    OrderPublic,
+    OrderStatus,
+    Page,
+)
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+OrderId = Annotated[int, id_path("order")]
+ItemId = Annotated[int, id_path("item")]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x20-\x7E]+$",
+        description=(
+            "Any unique string (1-255 printable ASCII characters, e.g. a UUID) that makes "
+            "retrying safe: the same key with the same body returns the first response "
+            "again (with `Idempotent-Replayed: true`) instead of opening a second order; "
+            "the same key with another body is 409. Keys are per user. A request that "
+            "failed stored nothing, so its key can be retried."
+        ),
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderPublic,
+    operation_id="create_order",
+    summary="Open an order, optionally with items",
+    responses=error_responses(401, 404, 409, 413, 422),
+)
+async def create_order(
+    caller_id: TokenUserId,
+    session: SessionDep,
+    body: Annotated[OrderCreate | None, Body()] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Opens a `pending` order for the caller. The body is optional: no body, `{}` or
+    `{"items": [{"product_id": 1, "quantity": 2}]}` (at most 100 entries). The same
+    product twice is merged into one line; a line holds at most 100 (409 past that). Each
+    line copies the product's current name and price.
+
+    404 when a product does not exist, 409 when one is not available.
+    """
+    created = await orders.create_order(session, caller_id, body or OrderCreate(), idempotency_key)
+    await session.commit()
+    return Response(
+        created.body,
+        status_code=created.status_code,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if created.replayed else None,
+    )
+
+
+@router.get(
+    "",
+    response_model=Page[OrderPublic],
+    operation_id="list_orders",
+    summary="List orders, newest first",
+    responses=error_responses(401, 422),
+)
+async def list_orders(
+    caller_id: TokenUserId,
+    session: SessionDep,
+    page: PageDep,
+    status_filter: Annotated[
+        OrderStatus | None, Query(alias="status", description="Only orders in this state")
+    ] = None,
+    user_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this user's orders (admins)")
+    ] = None,
+) -> Page[OrderPublic]:
+    """A customer sees their own orders, an admin every order, each with its items.
+
+    Filters narrow what you may see and never widen it: `user_id` is meant for admins; a
+    customer's `user_id` naming someone else matches nothing (an empty page, not a 403).
+    """
+    return await orders.list_orders(
+        session,
+        caller_id,
+        limit=page.limit,
+        offset=page.offset,
+        status_filter=status_filter,
+        user_id=user_id,
+    )
+
+
+@router.get(
+    "/{order_id}",
+    response_model=OrderPublic,
+    operation_id="read_order",
+    summary="One order with its items and total",
+    responses=error_responses(401, 404, 422),
+)
+async def read_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> OrderPublic:
+    """The owner's or any order for an admin; someone else's order is 404."""
+    return await orders.read_order(session, caller_id, order_id)
+
+
+@router.post(
+    "/{order_id}/items",
+    status_code=status.HTTP_201_CREATED,
+    response_model=OrderPublic,
+    operation_id="add_order_item",
+    summary="Add a product to a pending order",
+    responses=error_responses(401, 404, 409, 413, 422),
+)
+async def add_order_item(
+    order_id: OrderId, body: OrderItemCreate, caller_id: TokenUserId, session: SessionDep
+) -> OrderPublic:
+    """Adds a line with the product's current name and price, or, when the order has a
+    line for that product already, raises its quantity (it keeps the price it was added
+    at). Returns the whole order.
+
+    404 when the order or the product does not exist; 409 when the order is not pending,
+    the product is not available, or the line would pass 100 (it is then left
+    as it was).
+    """
+    order = await orders.add_item(session, caller_id, order_id, body)
+    await session.commit()
+    return order
+
+
+@router.patch(
+    "/{order_id}/items/{item_id}",
+    response_model=OrderPublic,
+    operation_id="update_order_item",
+    summary="Change a line's quantity",
+    responses=error_responses(401, 404, 409, 413, 422),
+)
+async def update_order_item(
+    order_id: OrderId,
+    item_id: ItemId,
+    body: OrderItemUpdate,
+    caller_id: TokenUserId,
+    session: SessionDep,
+) -> OrderPublic:
+    """Sets the line's quantity and returns the whole order. Lowering it is always allowed;
+    raising it needs the product to be still available (409 otherwise). 409 when the order
+    is not pending; 404 when the order or the line does not exist."""
+    order = await orders.update_item(session, caller_id, order_id, item_id, body.quantity)
+    await session.commit()
+    return order
+
+
+@router.delete(
+    "/{order_id}/items/{item_id}",
+    response_model=OrderPublic,
+    operation_id="remove_order_item",
+    summary="Remove a line",
+    responses=error_responses(401, 404, 409, 422),
+)
+async def remove_order_item(
+    order_id: OrderId, item_id: ItemId, caller_id: TokenUserId, session: SessionDep
+) -> OrderPublic:
+    """Removes the line and returns the whole order (which may end up with no items).
+    409 when the order is not pending; 404 when the order or the line does not exist."""
+    order = await orders.remove_item(session, caller_id, order_id, item_id)
+    await session.commit()
+    return order
+
+
+@router.post(
+    "/{order_id}/cancel",
+    response_model=OrderPublic,
+    operation_id="cancel_order",
+    summary="Cancel a pending order",
+    responses=error_responses(401, 404, 409, 422),
+)
+async def cancel_order(
+    order_id: OrderId, caller_id: TokenUserId, session: SessionDep
+) -> OrderPublic:
+    """pending → cancelled. 409 when the order is already cancelled or completed. Of a
+    cancel and a complete racing on one order, exactly one wins; the other gets 409."""
+    order = await orders.change_status(session, caller_id, order_id, OrderStatus.CANCELLED)
+    await session.commit()
+    return order
+
+
+@router.post(
+    "/{order_id}/complete",
+    response_model=OrderPublic,
+    operation_id="complete_order",
+    summary="Complete a pending order",
+    responses=error_responses(401, 404, 409, 422),
+)
+async def complete_order(
+    order_id: OrderId, caller_id: TokenUserId, session: SessionDep
+) -> OrderPublic:
+    """pending → completed, when the order has at least one item (409 otherwise). 409 when
+    the order is already cancelled or completed."""
+    order = await orders.change_status(session, caller_id, order_id, OrderStatus.COMPLETED)
+    await session.commit()
+    return order

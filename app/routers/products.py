@@ -1,0 +1,137 @@
+"""The menu: public to read, managed by admins."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from app.db import SessionDep
+from app.routers.common import PageDep, error_responses, id_path
+from app.security import AdminUser, OptionalUser
+from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate
+
+router = APIRouter(prefix="/products", tags=["products"])
+
+ProductId = Annotated[int, id_path("product")]
+PRODUCT_COLUMNS = (
+    col(Product.id),
+    col(Product.name),
+    col(Product.description),
+    col(Product.price_cents),
+    col(Product.is_available),
+    col(Product.created_at),
+)
+NAME_TAKEN = "A product with this name already exists"
+
+
+def product_not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail="Product not found")
+
+
+@router.get(
+    "",
+    response_model=Page[ProductPublic],
+    operation_id="list_products",
+    summary="The menu, newest first",
+    responses=error_responses(401, 422),
+)
+async def list_products(
+    session: SessionDep,
+    page: PageDep,
+    caller: OptionalUser,
+    include_unavailable: Annotated[
+        bool, Query(description="Admins only: list unavailable products too")
+    ] = False,
+) -> Page[ProductPublic]:
+    """Available products, to anyone, no token needed. An admin (with a bearer token) may
+    add `include_unavailable=true` to see the whole menu. For anyone else the flag has no
+    effect: it widens only what the caller may see, like every filter here. A bearer token
+    that is sent must be valid (401 otherwise), even though none is needed."""
+    conditions = []
+    if not (include_unavailable and caller is not None and caller.is_admin):
+        conditions.append(col(Product.is_available))
+    count = await session.scalar(select(func.count()).select_from(Product).where(*conditions))
+    rows = await session.execute(
+        select(*PRODUCT_COLUMNS)
+        .where(*conditions)
+        .order_by(col(Product.created_at).desc(), col(Product.id).desc())
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+    return Page[ProductPublic].model_validate(
+        {
+            "data": [row._asdict() for row in rows],
+            "count": count or 0,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+    )
+
+
+@router.get(
+    "/{product_id}",
+    response_model=ProductPublic,
+    operation_id="read_product",
+    summary="One product",
+    responses=error_responses(401, 404, 422),
+)
+async def read_product(
+    product_id: ProductId, session: SessionDep, caller: OptionalUser
+) -> dict[str, Any]:
+    """An available product, to anyone. An unavailable one is 404 except for admins."""
+    query = select(*PRODUCT_COLUMNS).where(col(Product.id) == product_id)
+    if caller is None or not caller.is_admin:
+        query = query.where(col(Product.is_available))
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise product_not_found()
+    return row._asdict()
+
+
+async def _commit_product(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=NAME_TAKEN) from exc
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ProductPublic,
+    operation_id="create_product",
+    summary="Add a product to the menu (admin)",
+    responses=error_responses(401, 403, 409, 413, 422),
+)
+async def create_product(body: ProductCreate, _admin: AdminUser, session: SessionDep) -> Product:
+    """Names are unique (409 when taken; compared exactly, after trimming spaces). Prices
+    are integer cents, 1 to 10,000,000. A new product is available unless said otherwise."""
+    product = Product.model_validate(body)
+    session.add(product)
+    await _commit_product(session)
+    return product
+
+
+@router.patch(
+    "/{product_id}",
+    response_model=ProductPublic,
+    operation_id="update_product",
+    summary="Change a product (admin)",
+    responses=error_responses(401, 403, 404, 409, 413, 422),
+)
+async def update_product(
+    product_id: ProductId, body: ProductUpdate, _admin: AdminUser, session: SessionDep
+) -> Product:
+    """Any of name, description, price_cents, is_available; fields left out stay as they
+    are (null is 422). A new price applies to items added from now on: lines already in
+    orders keep the name and price they were added with. Make a product unavailable to take
+    it off the menu; it is never deleted, because orders refer to it."""
+    product = await session.get(Product, product_id)
+    if product is None:
+        raise product_not_found()
+    product.sqlmodel_update(body.model_dump(exclude_unset=True))
+    await _commit_product(session)
+    return product
