@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from app.config import Settings
 from app.main import create_app
 from app.security import hash_password
-from app.tables import User, metadata
+from app.tables import Product, ProductPublic, User, metadata
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -122,3 +122,53 @@ async def admin(create_user: CreateUser) -> Account:
 
 def detail_of(response: httpx.Response) -> Any:
     return response.json()["detail"]
+
+
+# ---------------------------------------------------------------- menu and orders
+
+
+CreateProduct = Callable[..., Awaitable[ProductPublic]]
+
+
+@pytest.fixture
+def create_product(app: FastAPI) -> CreateProduct:
+    """Factory: `await create_product(name=..., price_cents=..., is_available=False)`."""
+    counter = 0
+
+    async def factory(
+        *,
+        name: str | None = None,
+        price_cents: int = 1000,
+        description: str = "",
+        is_available: bool = True,
+    ) -> ProductPublic:
+        nonlocal counter
+        counter += 1
+        async with app.state.db.write_sessions() as session:
+            product = Product(
+                name=name or f"Product {counter}",
+                description=description,
+                price_cents=price_cents,
+                is_available=is_available,
+            )
+            session.add(product)
+            await session.commit()
+            return ProductPublic.model_validate(product)
+
+    return factory
+
+
+@pytest.fixture
+async def product(create_product: CreateProduct) -> ProductPublic:
+    return await create_product(name="Margherita", price_cents=900)
+
+
+async def open_order(
+    client: httpx.AsyncClient, account: Account, *lines: tuple[int, int]
+) -> dict[str, Any]:
+    """`POST /orders` as `account` with `(product_id, quantity)` lines; the created order."""
+    body = {"items": [{"product_id": pid, "quantity": qty} for pid, qty in lines]}
+    response = await client.post("/orders", json=body, headers=account.headers)
+    assert response.status_code == 201, response.text
+    order: dict[str, Any] = response.json()
+    return order
