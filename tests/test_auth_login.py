@@ -2,7 +2,7 @@
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -335,6 +335,17 @@ async def test_a_new_failure_forgets_failures_older_than_the_window(
     assert await failure_count(app, user.email) == 1
 
 
+async def test_any_login_forgets_other_emails_failures_older_than_the_window(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    await fail_logins(client, "once@example.com", 2)
+    await age_failures(app, "once@example.com", by=timedelta(minutes=16))
+
+    await fail_logins(client, "someone-else@example.com", 1)
+
+    assert await failure_count(app, "once@example.com") == 0
+
+
 async def test_the_throttle_follows_the_login_settings(
     settings: Settings, create_user: CreateUser, app: FastAPI
 ) -> None:
@@ -459,11 +470,13 @@ class BcryptGate:
         self.release = threading.Event()
         self.entered = threading.Semaphore(0)
         self.threads: list[threading.Thread] = []
+        self.on_enter: Callable[[], object] = lambda: None
         self._checkpw = bcrypt.checkpw
 
     def checkpw(self, password: bytes, hashed: bytes) -> bool:
         self.threads.append(threading.current_thread())
         self.entered.release()
+        self.on_enter()
         # A bounded wait: were this on the event loop, the test fails instead of hanging.
         self.release.wait(timeout=5)
         return self._checkpw(password, hashed)
@@ -508,6 +521,32 @@ async def test_unknown_email_logins_hash_off_the_event_loop_too(
     gated_bcrypt.release.set()
     assert (await login).status_code == 401
     assert threading.main_thread() not in hashing_threads + gated_bcrypt.threads
+
+
+async def test_a_burst_of_concurrent_wrong_passwords_gets_only_the_allowed_tries(
+    client: httpx.AsyncClient, create_user: CreateUser, gated_bcrypt: BcryptGate
+) -> None:
+    """Attempts whose passwords are still being checked count: a burst cannot outrun the
+    throttle. Every check is held until each attempt is either checking or answered."""
+    user = await create_user(log_in=False)
+    loop = asyncio.get_running_loop()
+    settled = asyncio.Event()
+    attempts: list[asyncio.Task[httpx.Response]] = []
+
+    def check_settled(*_: object) -> None:
+        if len(gated_bcrypt.threads) + sum(a.done() for a in attempts) == len(attempts):
+            settled.set()
+
+    gated_bcrypt.on_enter = lambda: loop.call_soon_threadsafe(check_settled)
+    for _ in range(10):
+        attempts.append(asyncio.create_task(log_in(client, user.email, WRONG)))
+        attempts[-1].add_done_callback(check_settled)
+
+    await asyncio.wait_for(settled.wait(), timeout=30)
+    gated_bcrypt.release.set()
+    codes = sorted(response.status_code for response in await asyncio.gather(*attempts))
+
+    assert codes == [401] * 5 + [429] * 5
 
 
 async def test_failed_login_records_carry_a_recent_timestamp(

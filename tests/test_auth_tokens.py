@@ -11,10 +11,10 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete
-from sqlmodel import col
+from sqlalchemy import delete, update
+from sqlmodel import col, select
 
-from app.tables import User, utcnow
+from app.tables import RefreshToken, User, utcnow
 from tests.conftest import TEST_SECRET_KEY, Account, CreateUser, detail_of
 
 
@@ -204,6 +204,35 @@ async def test_refresh_for_a_deleted_user_is_401(
     response = await refresh(client, pair["refresh_token"])
 
     assert_unauthorized(response)
+
+
+async def test_logging_in_forgets_the_users_expired_refresh_tokens_only(
+    client: httpx.AsyncClient, create_user: CreateUser, app: FastAPI
+) -> None:
+    user = await create_user(log_in=False)
+    expired = await token_pair(client, user)
+    retired = await token_pair(client, user)
+    await refresh(client, retired["refresh_token"])
+    async with app.state.db.write_sessions() as session:
+        await session.execute(
+            update(RefreshToken)
+            .where(col(RefreshToken.jti) == jti_of(expired["refresh_token"]))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.commit()
+
+    await token_pair(client, user)
+
+    async with app.state.db.read_sessions() as session:
+        kept = set(await session.scalars(select(col(RefreshToken.jti))))
+    assert jti_of(expired["refresh_token"]) not in kept
+    assert jti_of(retired["refresh_token"]) in kept
+    assert len(kept) == 3
+
+
+def jti_of(token: str) -> str:
+    jti: str = jwt.decode(token, options={"verify_signature": False})["jti"]
+    return jti
 
 
 async def test_refresh_rejects_unknown_fields(

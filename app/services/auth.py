@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from fastapi import HTTPException, status
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -34,7 +34,7 @@ async def login_retry_after(session: AsyncSession, email: str, settings: Setting
     """Seconds until this email may try again, or None when it is not throttled.
 
     The email is blocked while the window holds `login_max_failures` failures; it is free
-    again when the newest of those (the max-th newest failure) leaves the window.
+    again when the oldest of its `login_max_failures` most recent failures leaves the window.
     """
     window = timedelta(minutes=settings.login_failure_window_minutes)
     now = utcnow()
@@ -50,36 +50,53 @@ async def login_retry_after(session: AsyncSession, email: str, settings: Setting
     return max(1, math.ceil((blocking_failure_at + window - now).total_seconds()))
 
 
-async def record_login_failure(session: AsyncSession, email: str, settings: Settings) -> None:
+async def reserve_login_attempt(session: AsyncSession, email: str, settings: Settings) -> None:
+    """Count this attempt as a failure before its password is checked, or raise the 429.
+
+    The check and the record are one transaction, serialized per email (SQLite's write
+    lock; an advisory lock on PostgreSQL), so a burst of concurrent attempts cannot all
+    pass the check before any of them is recorded. A correct password clears the record.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
+    retry_after = await login_retry_after(session, email, settings)
+    if retry_after is not None:
+        raise throttled(retry_after)
+    # Forget every email's failures that have left the window, so the table stays small;
+    # rows another login is already deleting are skipped, not waited for (no deadlocks).
     window = timedelta(minutes=settings.login_failure_window_minutes)
-    await session.execute(
-        delete(LoginFailure).where(
-            col(LoginFailure.email) == email, col(LoginFailure.created_at) <= utcnow() - window
-        )
+    expired = (
+        select(col(LoginFailure.id))
+        .where(col(LoginFailure.created_at) <= utcnow() - window)
+        .with_for_update(skip_locked=True)
     )
+    await session.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(expired)))
     session.add(LoginFailure(email=email))
-    await session.commit()
 
 
 async def authenticate(
     session: AsyncSession, email: str, password: str, settings: Settings
 ) -> User:
     """The user whose credentials these are, or the HTTP error that explains why not."""
-    retry_after = await login_retry_after(session, email, settings)
-    if retry_after is not None:
-        raise throttled(retry_after)
-    user = await session.scalar(select(User).where(User.email == email))
+    await reserve_login_attempt(session, email, settings)
+    user = await session.scalar(select(User).where(col(User.email) == email))
     # End the transaction before hashing: no lock or connection is held for bcrypt's ~0.25 s.
     await session.commit()
     # Always check a hash (a dummy one for an unknown email): both failures take as long.
     hashed = user.hashed_password if user else None
     password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
     if user is None or not password_matches:
-        await record_login_failure(session, email, settings)
         raise unauthorized(INCORRECT_LOGIN)
-    if not user.is_active:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is deactivated")
     await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
+    # Expired refresh tokens can no longer be presented: keep the table to the live ones.
+    await session.execute(
+        delete(RefreshToken).where(
+            col(RefreshToken.user_id) == user.id, col(RefreshToken.expires_at) <= utcnow()
+        )
+    )
+    if not user.is_active:
+        await session.commit()
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is deactivated")
     return user
 
 
