@@ -88,7 +88,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # A COMMIT that SQLite refuses (a deferred constraint) leaves its transaction open,
         # yet SQLAlchemy counts it as ended and skips the rollback on return to the pool:
         # the next request on this connection would see, and could commit, the failed write.
-        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+        if not state.asyncio_safe:
+            return
+        try:
+            open_transaction = dbapi_connection.driver_connection.in_transaction
+        except (ValueError, sqlite3.Error):  # closed already: nothing left to undo
+            return
+        if open_transaction:
             dbapi_connection.rollback()
 
 
