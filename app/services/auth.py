@@ -156,7 +156,7 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
             raise unauthorized("Unknown refresh token")
         await retire_family(session, stored.family_id)
         await session.commit()
-        raise unauthorized("Refresh token was already used; log in again")
+        raise unauthorized("Refresh token was already used or revoked; log in again")
     family_id, user_id = row
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
