@@ -21,6 +21,7 @@ from app.cli import main
 from app.config import Settings, get_settings
 from app.tables import User
 from tests.conftest import TEST_SECRET_KEY, Account, CreateUser
+from tests.test_health import closed_port
 
 ADMIN_PASSWORD = "admin-password-42"
 
@@ -221,15 +222,15 @@ async def test_create_admin_with_no_password_on_standard_input_exits_1(
 
 
 async def test_create_admin_with_an_unreachable_database_exits_1_with_one_line(
-    cli_env: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cli_env.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}")
+    cli_env.setenv("DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/x")
     cli_env.setenv("ADMIN_PASSWORD", ADMIN_PASSWORD)
 
     assert await create_admin() == 1
 
     err = capsys.readouterr().err
-    assert err.startswith("error: OperationalError: ")
+    assert err.startswith("error: ConnectionRefusedError: ")
     assert err.count("\n") == 1
 
 
