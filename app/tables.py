@@ -227,6 +227,18 @@ PriceCents = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_PRICE_CENTS)]
 Quantity = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_QUANTITY)]
 
 
+class ResponseSchema(SQLModel):
+    """Base of the response models: validated by pydantic-core alone.
+
+    SQLModel's `__init__` exists to set up SQLAlchemy state on table models, and pydantic
+    calls it for every nested instance it validates; a response model has no such state,
+    and skipping the detour makes a page of orders with their items several times faster
+    to build. pydantic's own `__init__` validates exactly the same way.
+    """
+
+    __init__ = BaseModel.__init__
+
+
 class ProductBase(SQLModel):
     name: Name = Field(min_length=1, max_length=100, unique=True)
     description: Text = Field(default="", max_length=500)
@@ -269,7 +281,7 @@ class ProductUpdate(PatchSchema):
     is_available: StrictBool | None = None
 
 
-class ProductPublic(ProductBase):
+class ProductPublic(ProductBase, ResponseSchema):
     id: int
     created_at: datetime
 
@@ -324,7 +336,7 @@ class OrderItemUpdate(RequestSchema):
     quantity: Quantity = Field(description=f"The line's new quantity, 1 to {MAX_QUANTITY}")
 
 
-class OrderItemPublic(OrderItemBase):
+class OrderItemPublic(OrderItemBase, ResponseSchema):
     id: int
     order_id: int
     product_name: str = Field(description="The product's name when it was added")
@@ -390,7 +402,7 @@ class OrderCreate(RequestSchema):
     )
 
 
-class OrderPublic(OrderBase):
+class OrderPublic(OrderBase, ResponseSchema):
     id: int
     user_id: int
     created_at: datetime

@@ -11,7 +11,7 @@ from sqlmodel import col
 from app.config import Settings
 from app.security import encode_token
 from app.tables import ProductPublic, User
-from tests.conftest import Account, CreateProduct, detail_of
+from tests.conftest import Account, CreateProduct, count_statements, detail_of
 
 NEW_PRODUCT = {"name": "Funghi", "description": "Tomato, mushrooms", "price_cents": 1050}
 
@@ -47,6 +47,37 @@ async def test_menu_pages(client: httpx.AsyncClient, create_product: CreateProdu
     page = response.json()
     assert [p["id"] for p in page["data"]] == [products[2].id, products[1].id]
     assert (page["count"], page["limit"], page["offset"]) == (5, 2, 2)
+
+
+async def test_menu_page_past_the_end_still_tells_the_count(
+    client: httpx.AsyncClient, create_product: CreateProduct
+) -> None:
+    for _ in range(3):
+        await create_product()
+
+    response = await client.get("/products", params={"offset": 10})
+
+    assert response.json() == {"data": [], "count": 3, "limit": 20, "offset": 10}
+
+
+async def test_empty_menu(client: httpx.AsyncClient) -> None:
+    response = await client.get("/products")
+
+    assert response.json() == {"data": [], "count": 0, "limit": 20, "offset": 0}
+
+
+async def test_a_menu_page_is_one_statement(
+    app: FastAPI, client: httpx.AsyncClient, create_product: CreateProduct
+) -> None:
+    for _ in range(30):
+        await create_product()
+
+    with count_statements(app) as statements:
+        response = await client.get("/products", params={"limit": 25})
+
+    assert len(response.json()["data"]) == 25
+    assert response.json()["count"] == 30
+    assert len(statements) == 1
 
 
 async def test_admin_lists_unavailable_products_on_request(

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Row, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -16,15 +16,39 @@ from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdat
 router = APIRouter(prefix="/products", tags=["products"])
 
 ProductId = Annotated[int, id_path("product")]
-PRODUCT_COLUMNS = (
-    col(Product.id),
-    col(Product.name),
-    col(Product.description),
-    col(Product.price_cents),
-    col(Product.is_available),
-    col(Product.created_at),
-)
 NAME_TAKEN = "A product with this name already exists"
+PRODUCT_FIELDS = ("id", "name", "description", "price_cents", "is_available", "created_at")
+PRODUCT_COLUMNS = tuple(col(getattr(Product, field)) for field in PRODUCT_FIELDS)
+
+
+def _shown(*, everything: bool) -> list[Any]:
+    return [] if everything else [col(Product.is_available)]
+
+
+def _menu_page(*, everything: bool) -> Select[Any]:
+    """A page of the menu, newest first, each row carrying the count of the whole menu."""
+    count = select(func.count()).select_from(Product).where(*_shown(everything=everything))
+    return (
+        select(*PRODUCT_COLUMNS, count.scalar_subquery().label("count"))
+        .where(*_shown(everything=everything))
+        .order_by(col(Product.created_at).desc(), col(Product.id).desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+# Built once: SQLAlchemy reuses their cache key and compiled form.
+MENU_PAGE = {everything: _menu_page(everything=everything) for everything in (False, True)}
+MENU_COUNT = {
+    everything: select(func.count()).select_from(Product).where(*_shown(everything=everything))
+    for everything in (False, True)
+}
+PRODUCT = select(*PRODUCT_COLUMNS).where(col(Product.id) == bindparam("product_id"))
+AVAILABLE_PRODUCT = PRODUCT.where(col(Product.is_available))
+
+
+def _product_fields(row: Row[Any]) -> dict[str, Any]:
+    return {field: row[index] for index, field in enumerate(PRODUCT_FIELDS)}
 
 
 def product_not_found() -> HTTPException:
@@ -50,21 +74,18 @@ async def list_products(
     add `include_unavailable=true` to see the whole menu. For anyone else the flag has no
     effect: it widens only what the caller may see, like every filter here. A bearer token
     that is sent must be valid (401 otherwise), even though none is needed."""
-    conditions = []
-    if not (include_unavailable and caller is not None and caller.is_admin):
-        conditions.append(col(Product.is_available))
-    count = await session.scalar(select(func.count()).select_from(Product).where(*conditions))
-    rows = await session.execute(
-        select(*PRODUCT_COLUMNS)
-        .where(*conditions)
-        .order_by(col(Product.created_at).desc(), col(Product.id).desc())
-        .limit(page.limit)
-        .offset(page.offset)
-    )
+    everything = include_unavailable and caller is not None and caller.is_admin
+    rows = (
+        await session.execute(MENU_PAGE[everything], {"limit": page.limit, "offset": page.offset})
+    ).all()
+    if rows:
+        count = rows[0].count
+    else:  # past the last page (or an empty menu): the count still has to be told
+        count = await session.scalar(MENU_COUNT[everything]) if page.offset else 0
     return Page[ProductPublic].model_validate(
         {
-            "data": [row._asdict() for row in rows],
-            "count": count or 0,
+            "data": [_product_fields(row) for row in rows],
+            "count": count,
             "limit": page.limit,
             "offset": page.offset,
         }
@@ -82,10 +103,8 @@ async def read_product(
     product_id: ProductId, session: SessionDep, caller: OptionalUser
 ) -> dict[str, Any]:
     """An available product, to anyone. An unavailable one is 404 except for admins."""
-    query = select(*PRODUCT_COLUMNS).where(col(Product.id) == product_id)
-    if caller is None or not caller.is_admin:
-        query = query.where(col(Product.is_available))
-    row = (await session.execute(query)).first()
+    query = PRODUCT if caller is not None and caller.is_admin else AVAILABLE_PRODUCT
+    row = (await session.execute(query, {"product_id": product_id})).first()
     if row is None:
         raise product_not_found()
     return row._asdict()

@@ -11,7 +11,10 @@ sum. The caller commits.
 
 Reads select columns straight into the `...Public` models, and fold the caller check
 (the token's user exists, is active, and owns the order or is an admin) into the query
-that fetches the order: one statement for an order with its items, three for a page.
+that fetches the order: one statement for an order with its items, two for a page.
+
+Statements are built once, with bound parameters: SQLAlchemy then reuses their cache key
+and compiled form, and a request only binds its values.
 """
 
 import hashlib
@@ -19,10 +22,25 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, NoReturn
 
 from fastapi import HTTPException, status
-from sqlalchemy import ColumnElement, Row, and_, delete, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,88 +80,112 @@ ITEM_COLUMNS: tuple[Any, ...] = (
     col(OrderItem.quantity),
     col(OrderItem.line_total_cents),
 )
+NEWEST_FIRST = (col(Order.created_at).desc(), col(Order.id).desc())
 
 
 def order_not_found() -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail="Order not found")
 
 
+def item_not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, detail="Item not found in this order")
+
+
 def conflict(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_409_CONFLICT, detail=detail)
+
+
+def _caller_may_see_order() -> ColumnElement[bool]:
+    """Between the caller's `users` row and `orders`: the caller owns it or is an admin."""
+    return or_(col(User.is_admin), col(Order.user_id) == col(User.id))
+
+
+def _is_the_active_caller() -> ColumnElement[bool]:
+    return and_(col(User.id) == bindparam("caller_id"), col(User.is_active))
+
+
+ACTIVE_CALLER = select(col(User.is_admin)).where(_is_the_active_caller())
+"""The caller's `is_admin`, or no row when the token's user is gone or deactivated."""
+
+READ_ORDER = (
+    select(*ORDER_COLUMNS, *ITEM_COLUMNS)
+    .select_from(User)
+    .outerjoin(Order, and_(col(Order.id) == bindparam("order_id"), _caller_may_see_order()))
+    .outerjoin(OrderItem, col(OrderItem.order_id) == col(Order.id))
+    .where(_is_the_active_caller())
+    .order_by(col(OrderItem.id))
+)
+"""No row: the caller is gone (401). A row of nulls: no such order for this caller (404)."""
+
+FETCH_ORDER = (
+    select(*ORDER_COLUMNS, *ITEM_COLUMNS)
+    .outerjoin(OrderItem, col(OrderItem.order_id) == col(Order.id))
+    .where(col(Order.id) == bindparam("order_id"))
+    .order_by(col(OrderItem.id))
+)
+"""The order as it is now in this transaction, for a caller already checked."""
 
 
 # ---------------------------------------------------------------- reading
 
 
-def _orders_from_rows(rows: Iterable[Row[Any]]) -> list[dict[str, Any]]:
+def _orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
     """Group rows of `ORDER_COLUMNS + ITEM_COLUMNS` (sorted by order, then item) into orders."""
     orders: list[dict[str, Any]] = []
-    current: dict[str, Any] = {}
-    for row in rows:
-        if not orders or current["id"] != row.id:
-            current = {
-                "id": row.id,
-                "user_id": row.user_id,
-                "status": row.status,
-                "total_cents": row.total_cents,
-                "created_at": row.created_at,
-                "updated_at": row.updated_at,
-                "items": [],
-            }
-            orders.append(current)
-        if row.item_id is not None:
-            current["items"].append(
+    items: list[dict[str, Any]] = []
+    current_id = None
+    for (
+        order_id,
+        user_id,
+        order_status,
+        total_cents,
+        created_at,
+        updated_at,
+        item_id,
+        product_id,
+        product_name,
+        unit_price_cents,
+        quantity,
+        line_total_cents,
+    ) in rows:
+        if order_id != current_id:
+            current_id, items = order_id, []
+            orders.append(
                 {
-                    "id": row.item_id,
-                    "order_id": row.id,
-                    "product_id": row.product_id,
-                    "product_name": row.product_name,
-                    "unit_price_cents": row.unit_price_cents,
-                    "quantity": row.quantity,
-                    "line_total_cents": row.line_total_cents,
+                    "id": order_id,
+                    "user_id": user_id,
+                    "status": order_status,
+                    "total_cents": total_cents,
+                    "created_at": created_at,
+                    "updated_at": updated_at,
+                    "items": items,
+                }
+            )
+        if item_id is not None:
+            items.append(
+                {
+                    "id": item_id,
+                    "order_id": order_id,
+                    "product_id": product_id,
+                    "product_name": product_name,
+                    "unit_price_cents": unit_price_cents,
+                    "quantity": quantity,
+                    "line_total_cents": line_total_cents,
                 }
             )
     return orders
 
 
-def _visible_to_caller(caller_id: int) -> ColumnElement[bool]:
-    """Join condition from orders to the caller: active, and the owner or an admin."""
-    return and_(
-        col(User.id) == caller_id,
-        col(User.is_active),
-        or_(col(User.is_admin), col(Order.user_id) == col(User.id)),
-    )
-
-
 async def _raise_missing_order(session: AsyncSession, caller_id: int) -> NoReturn:
     """The order query found nothing: 401 when the caller is gone, else 404."""
-    if await session.scalar(_active_user(caller_id)) is None:
+    if await session.scalar(ACTIVE_CALLER, {"caller_id": caller_id}) is None:
         raise unauthorized(USER_GONE)
     raise order_not_found()
 
 
-def _active_user(caller_id: int) -> Any:
-    return select(col(User.is_admin)).where(col(User.id) == caller_id, col(User.is_active))
-
-
 async def read_order(session: AsyncSession, caller_id: int, order_id: int) -> OrderPublic:
     """The order with its items, in one statement that also checks the caller."""
-    rows = (
-        await session.execute(
-            select(*ORDER_COLUMNS, *ITEM_COLUMNS)
-            .select_from(User)
-            .outerjoin(
-                Order,
-                and_(
-                    col(Order.id) == order_id,
-                    or_(col(User.is_admin), col(Order.user_id) == col(User.id)),
-                ),
-            )
-            .outerjoin(OrderItem, col(OrderItem.order_id) == col(Order.id))
-            .where(col(User.id) == caller_id, col(User.is_active))
-            .order_by(col(OrderItem.id))
-        )
-    ).all()
+    rows = (await session.execute(READ_ORDER, {"caller_id": caller_id, "order_id": order_id})).all()
     if not rows:
         raise unauthorized(USER_GONE)
     if rows[0].id is None:
@@ -152,14 +194,55 @@ async def read_order(session: AsyncSession, caller_id: int, order_id: int) -> Or
 
 
 async def _fetch_order(session: AsyncSession, order_id: int) -> OrderPublic:
-    """The order as it is now in this transaction (the caller was checked already)."""
-    rows = await session.execute(
-        select(*ORDER_COLUMNS, *ITEM_COLUMNS)
-        .outerjoin(OrderItem, col(OrderItem.order_id) == col(Order.id))
-        .where(col(Order.id) == order_id)
-        .order_by(col(OrderItem.id))
-    )
+    rows = await session.execute(FETCH_ORDER, {"order_id": order_id})
     return OrderPublic.model_validate(_orders_from_rows(rows)[0])
+
+
+def _listing_filters(by_status: bool, by_user: bool) -> list[ColumnElement[bool]]:
+    filters: list[ColumnElement[bool]] = []
+    if by_status:
+        filters.append(col(Order.status) == bindparam("status"))
+    if by_user:
+        filters.append(col(Order.user_id) == bindparam("user_id"))
+    return filters
+
+
+@cache
+def _caller_and_count(by_status: bool, by_user: bool) -> Select[Any]:
+    """The caller's `is_admin` and how many orders they may see through the filters: all
+    the matching orders for an admin, their own for a customer (only that count runs)."""
+    filters = _listing_filters(by_status, by_user)
+    everyone = select(func.count()).select_from(Order).where(*filters).scalar_subquery()
+    own = (
+        select(func.count())
+        .select_from(Order)
+        .where(col(Order.user_id) == bindparam("caller_id"), *filters)
+        .scalar_subquery()
+    )
+    return select(
+        col(User.is_admin), case((col(User.is_admin), everyone), else_=own).label("count")
+    ).where(_is_the_active_caller())
+
+
+@cache
+def _page_with_items(own_only: bool, by_status: bool, by_user: bool) -> Select[Any]:
+    """A page of orders, newest first, joined to their items."""
+    filters = _listing_filters(by_status, by_user)
+    if own_only:
+        filters.append(col(Order.user_id) == bindparam("caller_id"))
+    page = (
+        select(*ORDER_COLUMNS)
+        .where(*filters)
+        .order_by(*NEWEST_FIRST)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+        .subquery("page")
+    )
+    return (
+        select(page, *ITEM_COLUMNS)
+        .outerjoin(OrderItem, col(OrderItem.order_id) == page.c.id)
+        .order_by(page.c.created_at.desc(), page.c.id.desc(), col(OrderItem.id))
+    )
 
 
 async def list_orders(
@@ -173,125 +256,127 @@ async def list_orders(
 ) -> Page[OrderPublic]:
     """A page of the orders the caller may see, newest first, with their items.
 
-    Three statements whatever the page size or the number of items: the caller, the count,
-    and the page joined to its items. Filters narrow what the caller may see, never widen
-    it: a customer's `user_id` filter naming someone else matches nothing.
+    Two statements whatever the page size or the number of items: the caller with the
+    count, then the page joined to its items. Filters narrow what the caller may see, never
+    widen it: a customer's `user_id` filter naming someone else matches nothing.
     """
-    is_admin = await session.scalar(_active_user(caller_id))
-    if is_admin is None:
+    by_status, by_user = status_filter is not None, user_id is not None
+    params = {
+        "caller_id": caller_id,
+        "status": status_filter,
+        "user_id": user_id,
+        "limit": limit,
+        "offset": offset,
+    }
+    caller = (await session.execute(_caller_and_count(by_status, by_user), params)).first()
+    if caller is None:
         raise unauthorized(USER_GONE)
-    conditions: list[ColumnElement[bool]] = []
-    if not is_admin:
-        conditions.append(col(Order.user_id) == caller_id)
-    if user_id is not None:
-        conditions.append(col(Order.user_id) == user_id)
-    if status_filter is not None:
-        conditions.append(col(Order.status) == status_filter)
-
-    count = await session.scalar(select(func.count()).select_from(Order).where(*conditions)) or 0
     orders: list[dict[str, Any]] = []
-    if offset < count:
-        newest = (
-            select(*ORDER_COLUMNS)
-            .where(*conditions)
-            .order_by(col(Order.created_at).desc(), col(Order.id).desc())
-            .limit(limit)
-            .offset(offset)
-            .subquery("page")
-        )
+    if offset < caller.count:
         rows = await session.execute(
-            select(newest, *ITEM_COLUMNS)
-            .outerjoin(OrderItem, col(OrderItem.order_id) == newest.c.id)
-            .order_by(newest.c.created_at.desc(), newest.c.id.desc(), col(OrderItem.id))
+            _page_with_items(not caller.is_admin, by_status, by_user), params
         )
         orders = _orders_from_rows(rows)
     return Page[OrderPublic].model_validate(
-        {"data": orders, "count": count, "limit": limit, "offset": offset}
+        {"data": orders, "count": caller.count, "limit": limit, "offset": offset}
     )
 
 
 # ---------------------------------------------------------------- changing an order
 
+PRODUCT_COLUMNS: tuple[Any, ...] = (
+    col(Product.id).label("product_id"),
+    col(Product.name).label("product_name"),
+    col(Product.price_cents),
+    col(Product.is_available),
+)
 
-async def _lock_pending_order(
-    session: AsyncSession, caller_id: int, order_id: int, action: str
-) -> None:
-    """Lock the order for the rest of the transaction; 401/404/409 unless it may change."""
-    current_status = await session.scalar(
-        select(col(Order.status))
-        .join(User, _visible_to_caller(caller_id))
-        .where(col(Order.id) == order_id)
-        .with_for_update(of=Order)
+
+def _lock_order(*, with_product: bool) -> Select[Any]:
+    """The order's status, the row locked until the transaction ends; no row when the
+    caller may not see it. With the product to be added, looked up in the same statement."""
+    statement = select(col(Order.status)).join(
+        User, and_(_is_the_active_caller(), _caller_may_see_order())
     )
-    if current_status is None:
-        await _raise_missing_order(session, caller_id)
-    if current_status is not OrderStatus.PENDING:
-        raise conflict(f"The order is {current_status}; only a pending order can {action}")
+    if with_product:
+        statement = statement.add_columns(*PRODUCT_COLUMNS).outerjoin(
+            Product, col(Product.id) == bindparam("product_id")
+        )
+    return statement.where(col(Order.id) == bindparam("order_id")).with_for_update(of=Order)
 
 
-async def _refresh_total(session: AsyncSession, order_id: int, now: datetime) -> None:
-    """Set the order's total to the sum of its lines, computed by the database."""
-    lines_total = (
-        select(func.coalesce(func.sum(col(OrderItem.line_total_cents)), 0))
-        .where(col(OrderItem.order_id) == order_id)
-        .scalar_subquery()
+LOCK_ORDER = _lock_order(with_product=False)
+LOCK_ORDER_WITH_PRODUCT = _lock_order(with_product=True)
+
+ORDERABLE_PRODUCTS = select(*PRODUCT_COLUMNS).where(
+    col(Product.id).in_(bindparam("product_ids", expanding=True))
+)
+
+REFRESH_TOTAL = (
+    update(Order)
+    .where(col(Order.id) == bindparam("order_id"))
+    .values(
+        total_cents=select(func.coalesce(func.sum(col(OrderItem.line_total_cents)), 0))
+        .where(col(OrderItem.order_id) == bindparam("order_id"))
+        .scalar_subquery(),
+        updated_at=bindparam("now"),
     )
-    await session.execute(
+    .execution_options(synchronize_session=False)
+)
+"""The total, recomputed by the database from the lines."""
+
+LINE = select(col(OrderItem.product_id), col(OrderItem.quantity)).where(
+    col(OrderItem.id) == bindparam("line_id"), col(OrderItem.order_id) == bindparam("in_order")
+)
+SET_LINE_QUANTITY = (
+    update(OrderItem)
+    .where(col(OrderItem.id) == bindparam("line_id"))
+    .values(
+        quantity=bindparam("new_quantity"),
+        line_total_cents=bindparam("new_quantity") * col(OrderItem.unit_price_cents),
+    )
+    .execution_options(synchronize_session=False)
+)
+REMOVE_LINE = (
+    delete(OrderItem)
+    .where(
+        col(OrderItem.id) == bindparam("line_id"), col(OrderItem.order_id) == bindparam("in_order")
+    )
+    .returning(col(OrderItem.id))
+    .execution_options(synchronize_session=False)
+)
+
+
+def _set_status(*, needs_items: bool) -> Any:
+    """pending -> the new status, conditional on still being pending (and having items)."""
+    conditions = [
+        col(Order.id) == bindparam("order_id"),
+        col(Order.status) == OrderStatus.PENDING,
+    ]
+    if needs_items:
+        conditions.append(exists().where(col(OrderItem.order_id) == col(Order.id)))
+    return (
         update(Order)
-        .where(col(Order.id) == order_id)
-        .values(total_cents=lines_total, updated_at=now)
+        .where(*conditions)
+        .values(status=bindparam("new_status"), updated_at=bindparam("now"))
+        .returning(col(Order.id))
         .execution_options(synchronize_session=False)
     )
 
 
-@dataclass(frozen=True)
-class OrderableProduct:
-    id: int
-    name: str
-    price_cents: int
+SET_STATUS = {
+    OrderStatus.CANCELLED: _set_status(needs_items=False),
+    OrderStatus.COMPLETED: _set_status(needs_items=True),
+}
 
 
-async def _orderable_products(
-    session: AsyncSession, product_ids: Sequence[int]
-) -> dict[int, OrderableProduct]:
-    """The products by id; 404 for one that does not exist, 409 for one not available."""
-    rows = await session.execute(
-        select(
-            col(Product.id), col(Product.name), col(Product.price_cents), col(Product.is_available)
-        ).where(col(Product.id).in_(product_ids))
-    )
-    found = {row.id: row for row in rows}
-    products: dict[int, OrderableProduct] = {}
-    for product_id in product_ids:
-        row = found.get(product_id)
-        if row is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Product {product_id} not found")
-        if not row.is_available:
-            raise conflict(f"Product {product_id} is not available")
-        products[product_id] = OrderableProduct(row.id, row.name, row.price_cents)
-    return products
-
-
-def _merge_lines(lines: Sequence[OrderItemCreate]) -> dict[int, int]:
-    """Quantity per product, the same product's lines added up; 409 past the line maximum."""
-    quantities: dict[int, int] = {}
-    for line in lines:
-        quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
-    for product_id, quantity in quantities.items():
-        if quantity > MAX_QUANTITY:
-            raise conflict(
-                f"Product {product_id} adds up to {quantity} in this order; "
-                f"a line holds at most {MAX_QUANTITY}"
-            )
-    return quantities
-
-
-def _add_to_line(session: AsyncSession, values: dict[str, Any]) -> Any:
-    """INSERT the line, or raise the quantity of the order's line for that product, as one
-    statement; RETURNING nothing when the sum would pass the maximum (the line is kept)."""
-    dialect = session.get_bind().dialect.name
+@cache
+def _add_to_line(dialect: str) -> Any:
+    """INSERT the line, or raise the quantity of the order's line for that product, in one
+    statement; RETURNING nothing when the sum would pass the maximum (the line is kept).
+    An existing line keeps the name and price it was added with."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OrderItem).values(values)
+    statement = insert(OrderItem)
     quantity = col(OrderItem.quantity) + statement.excluded.quantity
     return statement.on_conflict_do_update(
         index_elements=[col(OrderItem.order_id), col(OrderItem.product_id)],
@@ -303,25 +388,72 @@ def _add_to_line(session: AsyncSession, values: dict[str, Any]) -> Any:
     ).returning(col(OrderItem.id))
 
 
+@dataclass(frozen=True)
+class OrderableProduct:
+    id: int
+    name: str
+    price_cents: int
+
+
+def _orderable(product_id: int, row: Row[Any] | None) -> OrderableProduct:
+    """404 for a product that does not exist, 409 for one that is not available."""
+    if row is None or row.product_name is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"Product {product_id} not found")
+    if not row.is_available:
+        raise conflict(f"Product {product_id} is not available")
+    return OrderableProduct(product_id, row.product_name, row.price_cents)
+
+
+async def _orderable_products(
+    session: AsyncSession, product_ids: Sequence[int]
+) -> list[OrderableProduct]:
+    rows = await session.execute(ORDERABLE_PRODUCTS, {"product_ids": list(product_ids)})
+    found = {row.product_id: row for row in rows}
+    return [_orderable(product_id, found.get(product_id)) for product_id in product_ids]
+
+
+async def _lock_pending_order(
+    session: AsyncSession,
+    caller_id: int,
+    order_id: int,
+    action: str,
+    product_id: int | None = None,
+) -> Row[Any]:
+    """Lock the order for the rest of the transaction; 401/404/409 unless it may change.
+    With a `product_id`, the row carries that product's columns too (null if unknown)."""
+    statement = LOCK_ORDER if product_id is None else LOCK_ORDER_WITH_PRODUCT
+    params = {"caller_id": caller_id, "order_id": order_id, "product_id": product_id}
+    locked: Row[Any] | None = (await session.execute(statement, params)).first()
+    if locked is None:
+        await _raise_missing_order(session, caller_id)
+    if locked.status is not OrderStatus.PENDING:
+        raise conflict(f"The order is {locked.status}; only a pending order can {action}")
+    return locked
+
+
+async def _refresh_total(session: AsyncSession, order_id: int, now: datetime) -> None:
+    await session.execute(REFRESH_TOTAL, {"order_id": order_id, "now": now})
+
+
 async def add_item(
     session: AsyncSession, caller_id: int, order_id: int, line: OrderItemCreate
 ) -> OrderPublic:
     """Add a product to a pending order, copying its name and price; an existing line for
     the product grows instead (409 past the maximum, the line left as it was)."""
-    await _lock_pending_order(session, caller_id, order_id, "have items added")
-    product = (await _orderable_products(session, [line.product_id]))[line.product_id]
+    locked = await _lock_pending_order(
+        session, caller_id, order_id, "have items added", product_id=line.product_id
+    )
+    product = _orderable(line.product_id, locked)
     added = await session.execute(
-        _add_to_line(
-            session,
-            {
-                "order_id": order_id,
-                "product_id": product.id,
-                "product_name": product.name,
-                "unit_price_cents": product.price_cents,
-                "quantity": line.quantity,
-                "line_total_cents": line.quantity * product.price_cents,
-            },
-        )
+        _add_to_line(session.get_bind().dialect.name),
+        {
+            "order_id": order_id,
+            "product_id": product.id,
+            "product_name": product.name,
+            "unit_price_cents": product.price_cents,
+            "quantity": line.quantity,
+            "line_total_cents": line.quantity * product.price_cents,
+        },
     )
     if added.first() is None:
         raise conflict(
@@ -338,23 +470,12 @@ async def update_item(
     """Set a line's quantity. Raising it needs the product to be still available; lowering
     it is always allowed (the price stays the one copied when the line was added)."""
     await _lock_pending_order(session, caller_id, order_id, "have its items changed")
-    line = (
-        await session.execute(
-            select(col(OrderItem.product_id), col(OrderItem.quantity)).where(
-                col(OrderItem.id) == item_id, col(OrderItem.order_id) == order_id
-            )
-        )
-    ).first()
+    line = (await session.execute(LINE, {"line_id": item_id, "in_order": order_id})).first()
     if line is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Item not found in this order")
+        raise item_not_found()
     if quantity > line.quantity:
         await _orderable_products(session, [line.product_id])
-    await session.execute(
-        update(OrderItem)
-        .where(col(OrderItem.id) == item_id)
-        .values(quantity=quantity, line_total_cents=quantity * col(OrderItem.unit_price_cents))
-        .execution_options(synchronize_session=False)
-    )
+    await session.execute(SET_LINE_QUANTITY, {"line_id": item_id, "new_quantity": quantity})
     await _refresh_total(session, order_id, utcnow())
     return await _fetch_order(session, order_id)
 
@@ -364,14 +485,9 @@ async def remove_item(
 ) -> OrderPublic:
     """Remove a line from a pending order (the order may end up empty)."""
     await _lock_pending_order(session, caller_id, order_id, "have its items changed")
-    removed = await session.execute(
-        delete(OrderItem)
-        .where(col(OrderItem.id) == item_id, col(OrderItem.order_id) == order_id)
-        .returning(col(OrderItem.id))
-        .execution_options(synchronize_session=False)
-    )
+    removed = await session.execute(REMOVE_LINE, {"line_id": item_id, "in_order": order_id})
     if removed.first() is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Item not found in this order")
+        raise item_not_found()
     await _refresh_total(session, order_id, utcnow())
     return await _fetch_order(session, order_id)
 
@@ -379,22 +495,15 @@ async def remove_item(
 async def change_status(
     session: AsyncSession, caller_id: int, order_id: int, new_status: OrderStatus
 ) -> OrderPublic:
-    """pending → cancelled, or pending with at least one item → completed.
+    """pending -> cancelled, or pending with at least one item -> completed.
 
     The UPDATE itself is conditional on the order being pending (and, to complete it, having
     an item), on top of the lock: a state change is never a read-then-write in Python.
     """
     verb = "be completed" if new_status is OrderStatus.COMPLETED else "be cancelled"
     await _lock_pending_order(session, caller_id, order_id, verb)
-    change = update(Order).where(
-        col(Order.id) == order_id, col(Order.status) == OrderStatus.PENDING
-    )
-    if new_status is OrderStatus.COMPLETED:
-        change = change.where(exists().where(col(OrderItem.order_id) == col(Order.id)))
     changed = await session.execute(
-        change.values(status=new_status, updated_at=utcnow())
-        .returning(col(Order.id))
-        .execution_options(synchronize_session=False)
+        SET_STATUS[new_status], {"order_id": order_id, "new_status": new_status, "now": utcnow()}
     )
     if changed.first() is None:
         # The order is locked and pending, so only the item condition can have failed.
@@ -403,6 +512,15 @@ async def change_status(
 
 
 # ---------------------------------------------------------------- opening an order
+
+STORED_RESPONSE = select(
+    col(IdempotencyKey.request_fingerprint),
+    col(IdempotencyKey.response_status),
+    col(IdempotencyKey.response_body),
+).where(
+    col(IdempotencyKey.user_id) == bindparam("caller_id"),
+    col(IdempotencyKey.key) == bindparam("idempotency_key"),
+)
 
 
 @dataclass(frozen=True)
@@ -423,20 +541,27 @@ def request_fingerprint(body: OrderCreate) -> str:
 async def _stored_response(
     session: AsyncSession, caller_id: int, key: str, fingerprint: str
 ) -> CreatedOrder | None:
-    stored = (
-        await session.execute(
-            select(
-                col(IdempotencyKey.request_fingerprint),
-                col(IdempotencyKey.response_status),
-                col(IdempotencyKey.response_body),
-            ).where(col(IdempotencyKey.user_id) == caller_id, col(IdempotencyKey.key) == key)
-        )
-    ).first()
+    params = {"caller_id": caller_id, "idempotency_key": key}
+    stored = (await session.execute(STORED_RESPONSE, params)).first()
     if stored is None:
         return None
     if stored.request_fingerprint != fingerprint:
         raise conflict("This Idempotency-Key was already used with a different request body")
     return CreatedOrder(stored.response_status, stored.response_body, replayed=True)
+
+
+def _merge_lines(lines: Sequence[OrderItemCreate]) -> dict[int, int]:
+    """Quantity per product, the same product's lines added up; 409 past the line maximum."""
+    quantities: dict[int, int] = {}
+    for line in lines:
+        quantities[line.product_id] = quantities.get(line.product_id, 0) + line.quantity
+    for product_id, quantity in quantities.items():
+        if quantity > MAX_QUANTITY:
+            raise conflict(
+                f"Product {product_id} adds up to {quantity} in this order; "
+                f"a line holds at most {MAX_QUANTITY}"
+            )
+    return quantities
 
 
 async def create_order(
@@ -449,7 +574,7 @@ async def create_order(
     back, with another body a 409. Of concurrent requests with one key, one inserts the key
     and the others, blocked on its unique index until that commits, replay it.
     """
-    if await session.scalar(_active_user(caller_id)) is None:
+    if await session.scalar(ACTIVE_CALLER, {"caller_id": caller_id}) is None:
         raise unauthorized(USER_GONE)
     fingerprint = request_fingerprint(body)
     if idempotency_key is not None:
@@ -458,7 +583,7 @@ async def create_order(
             return stored
 
     quantities = _merge_lines(body.items)
-    products = await _orderable_products(session, list(quantities)) if quantities else {}
+    products = await _orderable_products(session, list(quantities)) if quantities else []
     now = utcnow()
     order = Order(
         user_id=caller_id,
@@ -472,7 +597,7 @@ async def create_order(
                 quantity=quantities[product.id],
                 line_total_cents=quantities[product.id] * product.price_cents,
             )
-            for product in products.values()
+            for product in products
         ],
     )
     session.add(order)
