@@ -17,6 +17,7 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.docs import install_docs
 from app.middleware import BodySizeLimitMiddleware
+from app.openapi import install_openapi
 from app.routers import auth, health, orders, products, users
 
 logger = logging.getLogger("app")
@@ -47,6 +48,15 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
         headers={"Retry-After": "5"},
     )
+
+
+def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A driver error with no class of its own: a lost connection (asyncpg reports one cut
+    mid-query that way) is the database being unavailable; anything else is a bug (500)."""
+    assert isinstance(exc, sa_exc.DBAPIError)
+    if exc.connection_invalidated:
+        return _database_unavailable(request, exc)
+    raise exc
 
 
 def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
@@ -133,8 +143,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(sa_exc.DataError, _data_error)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
 
     for module in (auth, users, products, orders, health):
         app.include_router(module.router)
     install_docs(app)
+    install_openapi(app)
     return app

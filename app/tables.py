@@ -9,17 +9,21 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
-    EmailStr,
+    GetJsonSchemaHandler,
     Strict,
     StrictBool,
     StringConstraints,
     field_validator,
 )
 from pydantic import Field as PydanticField
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -77,6 +81,16 @@ def reject_nul(value: str) -> str:
     return value
 
 
+def normalize_email(value: str) -> str:
+    """A well-formed address, lower-cased. Addresses in the reserved `.test` domain are
+    well-formed too (and used by test suites and fuzzers): nothing is ever sent to them."""
+    try:
+        address = validate_email(value, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValueError(f"value is not a valid email address: {exc}") from exc
+    return address.normalized.lower()
+
+
 def check_password_length(value: str) -> str:
     size = len(value.encode())
     if not PASSWORD_MIN_BYTES <= size <= PASSWORD_MAX_BYTES:
@@ -86,11 +100,28 @@ def check_password_length(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(reject_nul)]
+# The schema says what the validators check, so clients (and fuzzers) know it up front.
+NO_NUL = PydanticField(json_schema_extra={"pattern": "^[^\\x00]*$"})
+PASSWORD_SCHEMA = PydanticField(
+    json_schema_extra={
+        "format": "password",
+        "pattern": "^[^\\x00]*$",
+        # JSON Schema counts characters, not bytes. 8 to 72 characters always make 8 bytes
+        # or more; the 72-byte ceiling (under 72 characters for non-ASCII text) is in words.
+        "minLength": PASSWORD_MIN_BYTES,
+        "maxLength": PASSWORD_MAX_BYTES,
+    }
+)
+
+Text = Annotated[str, AfterValidator(reject_nul), NO_NUL]
 """Any client-supplied string: PostgreSQL cannot store NUL characters."""
-Name = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(reject_nul)]
-Password = Annotated[str, AfterValidator(reject_nul), AfterValidator(check_password_length)]
-Email = Annotated[EmailStr, AfterValidator(str.lower)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(reject_nul), NO_NUL]
+Password = Annotated[
+    str, AfterValidator(reject_nul), AfterValidator(check_password_length), PASSWORD_SCHEMA
+]
+Email = Annotated[
+    str, AfterValidator(normalize_email), PydanticField(json_schema_extra={"format": "email"})
+]
 Id = Annotated[int, PydanticField(ge=1, le=MAX_ID)]
 
 
@@ -114,6 +145,22 @@ class PatchSchema(RequestSchema):
             raise ValueError("may be omitted but not null")
         return value
 
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Say so in the schema too: drop the `null` that `X | None` fields would advertise."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for field in schema.get("properties", {}).values():
+            alternatives = [a for a in field.pop("anyOf", []) if a != {"type": "null"}]
+            if len(alternatives) == 1:
+                field.update(alternatives[0])
+            elif alternatives:
+                field["anyOf"] = alternatives
+            if field.get("default", ...) is None:
+                del field["default"]
+        return schema
+
 
 # ---------------------------------------------------------------- users
 
@@ -134,12 +181,24 @@ class User(UserBase, table=True):
 
 
 class UserCreate(UserBase, RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Carla Customer", "email": "carla@example.com", "password": "pepperoni-42"}
+            ]
+        }
+    )
+
     password: Password = Field(
         description=f"{PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8"
     )
 
 
 class UserUpdate(PatchSchema):
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={"examples": [{"is_active": False}, {"is_admin": True}]}
+    )
+
     is_active: bool | None = None
     is_admin: bool | None = None
 
@@ -178,11 +237,19 @@ class LoginFailure(SQLModel, table=True):
 
 
 class LoginRequest(RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "carla@example.com", "password": "pepperoni-42"}]}
+    )
+
     email: Email
     password: Text = Field(max_length=1024)
 
 
 class RefreshRequest(RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"refresh_token": "eyJhbGciOiJIUzI1NiJ9.e30.signature"}]}
+    )
+
     refresh_token: Text = Field(max_length=4096)
 
 
@@ -221,10 +288,21 @@ MAX_PRICE_CENTS = 10_000_000
 MAX_QUANTITY = 100
 MAX_ITEMS_PER_REQUEST = 100
 
-# Strict integers: JSON `true`, `"5"` and `5.0` are 422, not silently coerced to 1 or 5.
-StrictId = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_ID)]
-PriceCents = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_PRICE_CENTS)]
-Quantity = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_QUANTITY)]
+
+def integral_number(value: object) -> object:
+    """`5.0` is the integer 5 in JSON Schema (and so in the OpenAPI schema): read it as 5."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# Strict integers: JSON `true`, `"5"` and `5.5` are 422, not silently coerced to 1 or 5.
+READ_INTEGRAL_NUMBERS = BeforeValidator(integral_number)
+StrictId = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_ID), READ_INTEGRAL_NUMBERS]
+PriceCents = Annotated[
+    int, Strict(), PydanticField(ge=1, le=MAX_PRICE_CENTS), READ_INTEGRAL_NUMBERS
+]
+Quantity = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_QUANTITY), READ_INTEGRAL_NUMBERS]
 
 
 class ResponseSchema(SQLModel):

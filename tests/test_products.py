@@ -238,7 +238,6 @@ async def test_customer_cannot_create_or_edit_products(
         {"name": "Pizza", "price_cents": -5},
         {"name": "Pizza", "price_cents": 10_000_001},
         {"name": "Pizza", "price_cents": 9.5},
-        {"name": "Pizza", "price_cents": 10.0},
         {"name": "Pizza", "price_cents": "100"},
         {"name": "Pizza", "price_cents": True},
         {"name": "Pizza", "price_cents": 10**40},

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
@@ -70,11 +70,28 @@ async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) 
     return await _login(body.email, body.password, session, settings)
 
 
+async def reject_empty_grant_type(request: Request) -> None:
+    """FastAPI reads an empty form field as a missing one, but `grant_type=` is neither
+    absent nor `password`: it is refused like any other grant type."""
+    if (await request.form()).get("grant_type") == "":
+        raise RequestValidationError(
+            [
+                {
+                    "type": "string_pattern_mismatch",
+                    "loc": ("body", "grant_type"),
+                    "msg": "String should match pattern '^password$'",
+                    "input": "",
+                }
+            ]
+        )
+
+
 @router.post(
     "/token",
     operation_id="login_form",
     summary="Log in with the OAuth2 password form (Swagger's Authorize)",
     responses=LOGIN_RESPONSES,
+    dependencies=[Depends(reject_empty_grant_type)],
 )
 async def login_form(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -21,7 +21,15 @@ router = APIRouter(prefix="/users", tags=["users"])
     responses=error_responses(401),
 )
 async def read_me(user: CurrentUser) -> User:
+    """The account the bearer token belongs to (never its password hash)."""
     return user
+
+
+@router.patch("/me", include_in_schema=False)
+async def patch_me() -> None:
+    """`me` is not a user id: without this route `PATCH /users/me` would reach
+    `PATCH /users/{user_id}` and get a 422 about the id instead of the 405 it is."""
+    raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED)
 
 
 @router.get(

@@ -1,0 +1,293 @@
+"""The OpenAPI schema, completed with what route decorators cannot say on their own.
+
+- Every operation documents the 503 it returns when the database is down, and every
+  operation with a body the 400 it returns for a body that cannot be decoded (bytes that
+  are not UTF-8 JSON, a broken form).
+- Routes that anyone may call but that look at a token when one is sent (the menu) say
+  so: their security requirement lists "no token" as an alternative.
+- Error responses declare the headers the app sends with them: `WWW-Authenticate` on 401,
+  `Retry-After` on 429 and 503.
+- OpenAPI links say how the output of one operation feeds the next (sign up -> log in ->
+  refresh; open an order -> add items -> complete it), for client generators and for
+  schemathesis' stateful tests.
+- The OAuth2 password form (`/auth/token`) says what its fields must be (they are checked
+  as the JSON login's are: `username` is an email) and gets a request example like every
+  JSON body.
+
+The schema is built once per app and cached, as FastAPI does. It is also what a 405 answer
+goes by: its `Allow` header lists every method the schema declares for the path (the
+router alone would name only the methods of the one route it tried).
+"""
+
+import copy
+import re
+from functools import cache
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from app.routers.common import ERROR_DESCRIPTIONS
+from app.tables import LoginRequest
+
+ERROR_DETAIL_REF = "#/components/schemas/ErrorDetail"
+
+RESPONSE_HEADERS: dict[str, dict[str, dict[str, Any]]] = {
+    "401": {
+        "WWW-Authenticate": {
+            "description": "The scheme to authenticate with: `Bearer`",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    "429": {
+        "Retry-After": {
+            "description": "Seconds until this email may try to log in again",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+    "503": {
+        "Retry-After": {
+            "description": "Seconds to wait before retrying",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
+
+# Public routes that still read a token when one is sent (an admin sees the whole menu).
+TOKEN_OPTIONAL = ("list_products", "read_product")
+
+
+Link = dict[str, Any]
+
+TOKEN_PAIR_LINKS: dict[str, Link] = {
+    "Refresh": {
+        "operationId": "refresh_tokens",
+        "description": "Exchange the refresh token for a new pair",
+        "requestBody": {"refresh_token": "$response.body#/refresh_token"},
+    },
+    "LogOut": {
+        "operationId": "logout",
+        "description": "Revoke the refresh token",
+        "requestBody": {"refresh_token": "$response.body#/refresh_token"},
+    },
+}
+
+
+def _link(operation_id: str, description: str, **fields: Any) -> Link:
+    return {"operationId": operation_id, "description": description, **fields}
+
+
+def _order_links(order_id: str) -> dict[str, Link]:
+    """What can follow a response that carries an order (`order_id` points at its id)."""
+    first_item = order_id.removesuffix("/id") + "/items/0"
+    return {
+        "ReadOrder": _link("read_order", "Read the order", parameters={"order_id": order_id}),
+        "AddItem": _link(
+            "add_order_item",
+            "Add a line to the order (the same product again raises its quantity)",
+            parameters={"order_id": order_id},
+            requestBody={"product_id": f"{first_item}/product_id", "quantity": 1},
+        ),
+        "UpdateFirstItem": _link(
+            "update_order_item",
+            "Change the quantity of the order's first line",
+            parameters={"order_id": order_id, "item_id": f"{first_item}/id"},
+        ),
+        "RemoveFirstItem": _link(
+            "remove_order_item",
+            "Remove the order's first line",
+            parameters={"order_id": order_id, "item_id": f"{first_item}/id"},
+        ),
+        "CompleteOrder": _link(
+            "complete_order", "Complete the order", parameters={"order_id": order_id}
+        ),
+        "CancelOrder": _link("cancel_order", "Cancel the order", parameters={"order_id": order_id}),
+    }
+
+
+def _product_links(product_id: str) -> dict[str, Link]:
+    """What can follow a response that carries a product (`product_id` points at its id)."""
+    return {
+        "ReadProduct": _link(
+            "read_product", "Read the product", parameters={"product_id": product_id}
+        ),
+        "UpdateProduct": _link(
+            "update_product",
+            "Change the product (admins)",
+            parameters={"product_id": product_id},
+        ),
+        "OrderProduct": _link(
+            "create_order",
+            "Open an order with this product",
+            requestBody={"items": [{"product_id": product_id, "quantity": 1}]},
+        ),
+    }
+
+
+OPEN_ORDER = _link("create_order", "With the access token, open an order")
+ORDER_IN_BODY = _order_links("$response.body#/id")
+
+# operation id -> response status -> link name -> link (whose target is an operation id).
+LINKS: dict[str, dict[str, dict[str, Link]]] = {
+    "signup": {
+        "201": {
+            "LogIn": _link(
+                "login",
+                "Log in as the new customer with the password just chosen",
+                requestBody={
+                    "email": "$response.body#/email",
+                    "password": "$request.body#/password",
+                },
+            ),
+            "UpdateUser": _link(
+                "update_user",
+                "An admin may deactivate or promote the new user",
+                parameters={"user_id": "$response.body#/id"},
+            ),
+        }
+    },
+    "login": {"200": TOKEN_PAIR_LINKS | {"OpenOrder": OPEN_ORDER}},
+    "login_form": {"200": TOKEN_PAIR_LINKS | {"OpenOrder": OPEN_ORDER}},
+    "refresh_tokens": {"200": TOKEN_PAIR_LINKS},
+    "list_users": {
+        "200": {
+            "UpdateFirstUser": _link(
+                "update_user",
+                "Activate, deactivate, promote or demote the first user listed",
+                parameters={"user_id": "$response.body#/data/0/id"},
+            )
+        }
+    },
+    "list_products": {"200": _product_links("$response.body#/data/0/id")},
+    "read_product": {"200": _product_links("$response.body#/id")},
+    "create_product": {"201": _product_links("$response.body#/id")},
+    "update_product": {"200": _product_links("$response.body#/id")},
+    "create_order": {"201": ORDER_IN_BODY},
+    "list_orders": {"200": _order_links("$response.body#/data/0/id")},
+    "read_order": {"200": ORDER_IN_BODY},
+    "add_order_item": {"201": ORDER_IN_BODY},
+    "update_order_item": {"200": ORDER_IN_BODY},
+    "remove_order_item": {"200": ORDER_IN_BODY},
+    "cancel_order": {"200": ORDER_IN_BODY},
+    "complete_order": {"200": ORDER_IN_BODY},
+}
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make `app.openapi()` (and so `/openapi.json`) return the completed schema."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                openapi_version=app.openapi_version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+                servers=app.servers,
+            )
+            complete_schema(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    root_path = request.scope.get("root_path", "")
+    path = request.url.path.removeprefix(root_path) or "/"
+    methods = allowed_methods(request.app.openapi(), path)
+    if methods:
+        exc.headers = {**(exc.headers or {}), "Allow": ", ".join(methods)}
+    return await http_exception_handler(request, exc)
+
+
+def allowed_methods(schema: dict[str, Any], path: str) -> list[str]:
+    """The methods the schema declares for a request path, as OpenAPI matches paths: a
+    concrete path (`/users/me`) before the templates it also fits (`/users/{user_id}`)."""
+    paths: dict[str, dict[str, Any]] = schema["paths"]
+    matching = [path] if path in paths else [t for t in paths if _template_regex(t).fullmatch(path)]
+    return sorted({method.upper() for template in matching for method in paths[template]})
+
+
+@cache
+def _template_regex(template: str) -> re.Pattern[str]:
+    literal_parts = re.split(r"\{[^/{}]+\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in literal_parts))
+
+
+def operations(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The schema's operations by operation id."""
+    return {
+        operation["operationId"]: operation
+        for path_item in schema["paths"].values()
+        for operation in path_item.values()
+    }
+
+
+def complete_schema(schema: dict[str, Any]) -> None:
+    by_id = operations(schema)
+    for operation in by_id.values():
+        # Every route reads the database (a bearer token is checked against it too).
+        _add_error_response(operation, 503)
+        if "requestBody" in operation:
+            _add_error_response(operation, 400)
+        _add_response_headers(operation)
+    for operation_id in TOKEN_OPTIONAL:
+        by_id[operation_id]["security"] = [{}, *by_id[operation_id]["security"]]
+    _describe_token_form(schema, by_id["login_form"])
+    _add_links(by_id)
+
+
+def _add_error_response(operation: dict[str, Any], status_code: int) -> None:
+    operation["responses"].setdefault(
+        str(status_code),
+        {
+            "description": ERROR_DESCRIPTIONS[status_code],
+            "content": {"application/json": {"schema": {"$ref": ERROR_DETAIL_REF}}},
+        },
+    )
+
+
+def _add_response_headers(operation: dict[str, Any]) -> None:
+    for status_code, headers in RESPONSE_HEADERS.items():
+        response = operation["responses"].get(status_code)
+        if response is not None:
+            response.setdefault("headers", {}).update(headers)
+
+
+def _describe_token_form(schema: dict[str, Any], operation: dict[str, Any]) -> None:
+    """The OAuth2 form's fields, with the rules of the JSON login that checks them."""
+    form_ref = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    form = schema["components"]["schemas"][form_ref["$ref"].rsplit("/", 1)[-1]]
+    login = LoginRequest.model_json_schema()
+    fields = form["properties"]
+    fields["username"] |= login["properties"]["email"] | {
+        "title": "Username",
+        "description": "Your email address",
+    }
+    fields["password"] |= login["properties"]["password"]
+    form["examples"] = [
+        {"username": example["email"], "password": example["password"]}
+        for example in login["examples"]
+    ]
+
+
+def _add_links(by_id: dict[str, dict[str, Any]]) -> None:
+    for source, by_status in LINKS.items():
+        for status_code, links in by_status.items():
+            for name, link in links.items():
+                if link["operationId"] not in by_id:
+                    raise RuntimeError(f"link {source}.{name}: no operation {link['operationId']}")
+            response = by_id[source]["responses"][status_code]
+            response.setdefault("links", {}).update(copy.deepcopy(links))
