@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: install install-dev env run migrate test lint format lock clean bench multi-check
+.PHONY: install install-dev env run migrate test lint format lock clean bench multi-check \
+	chromium e2e fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,9 +42,33 @@ run: install env
 migrate: install env
 	$(BIN)/python -m app migrate
 
-## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set)
-test: install-dev
+## test: install and run the whole suite (PostgreSQL too when TEST_DATABASE_URL is set),
+## the browser test in tests/e2e/ included
+test: install-dev chromium
 	$(BIN)/python -m pytest
+
+## chromium: the browser test drives Debian's Chromium (Playwright cannot download one here);
+## installed with apt-get when missing and run as root, else a one-line hint (the test fails)
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "installing Chromium for the browser test (apt-get install chromium)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "Chromium is missing: run 'sudo apt-get install -y chromium', or the browser test fails"; \
+		fi; }
+
+## e2e: only the browser test (Swagger UI's Authorize flow in Chromium against a live server)
+e2e: install-dev chromium
+	$(BIN)/python -m pytest tests/e2e
+
+## fuzz: a long schemathesis session against a live server (FUZZ_SECONDS per account, no
+## fixed seed); CI runs `python -m tests.fuzz.run` with its fixed budget instead
+FUZZ_SECONDS ?= 300
+fuzz: install-dev
+	$(BIN)/python -m tests.fuzz.run --max-time $(FUZZ_SECONDS) $(FUZZ_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
