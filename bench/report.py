@@ -48,10 +48,13 @@ def format_table(results: dict[str, Any]) -> str:
 
     logins = results["logins"]
     interference = results["login_interference"]
+    server = results["server"]
     lines += [
         "",
         f"baseline req/s: {' and '.join(f'{rps:.0f}' for rps in results['baseline_runs'])}"
         f" (before and after; ratios use their mean, {results['baseline_rps']:.0f})",
+        f"server: one uvicorn worker, {server['loop']} + {server['http']}, access log off, "
+        f"DB_POOL_SIZE={server['db_pool_size']} (DB_MAX_OVERFLOW={server['db_max_overflow']})",
     ]
     if not logins.get("skipped"):
         lines.append(

@@ -110,6 +110,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10, help="seconds measured per endpoint")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per endpoint")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--db-pool-size",
+        type=int,
+        help="the app's DB_POOL_SIZE (default: connections + 8, a pool sized to the load: "
+        "a request holds its connection until its response is sent, so a little more)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--seed", type=int, default=5, help="random seed of the data")
     parser.add_argument(
@@ -310,11 +316,13 @@ def _run(args: argparse.Namespace) -> int:
             f"in {data.seconds:.1f} s"
         )
 
+        pool_size = args.db_pool_size or args.connections + 8
         server_env = {
             "DATABASE_URL": database_url,
             "SECRET_KEY": secret_key,
             "BCRYPT_ROUNDS": str(settings.bcrypt_rounds),
             "LOG_LEVEL": "WARNING",
+            "DB_POOL_SIZE": str(pool_size),
         }
         serve_options = ["--host", "127.0.0.1", "--workers", "1", "--no-access-log"]
         baseline_port, app_port = free_port(), free_port()
@@ -342,7 +350,10 @@ def _run(args: argparse.Namespace) -> int:
         stack.callback(app.stop)
         baseline.wait_ready("/")
         app.wait_ready("/health")
-        print(f"==> serving: baseline on {baseline.url}, app on {app.url}: {serve_options}")
+        print(
+            f"==> serving: baseline on {baseline.url}, app on {app.url} "
+            f"({' '.join(serve_options)}; DB_POOL_SIZE={pool_size})"
+        )
         for key in selected:
             if key in SCENARIOS:
                 smoke_check(app, SCENARIOS[key], data)
@@ -420,6 +431,8 @@ def _run(args: argparse.Namespace) -> int:
             "baseline": "python -m uvicorn bench.baseline_app:app " + " ".join(serve_options),
             "loop": _module_or("uvloop", "asyncio"),
             "http": _module_or("httptools", "h11"),
+            "db_pool_size": pool_size,
+            "db_max_overflow": settings.db_max_overflow,
         },
         "settings": {
             "duration_s": args.duration,
