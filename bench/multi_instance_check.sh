@@ -38,7 +38,7 @@ fi
 [[ "$DB" =~ ^[a-z_][a-z0-9_]*$ ]] || die "MULTI_CHECK_DB must be a plain identifier, not '$DB'"
 pg_isready -q -h "$PGHOST" -p "$PGPORT" || die "PostgreSQL is not answering on $PGHOST:$PGPORT"
 for port in "${PORTS[@]}" "$NGINX_PORT"; do
-  "$PYTHON" -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null \
+  "$PYTHON" -c "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $port))" 2>/dev/null \
     || die "port 127.0.0.1:$port is in use; deploy/nginx.conf needs 8001, 8002 and 8080"
 done
 
