@@ -39,9 +39,16 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+MIGRATION_LOCK_ID = 7_261_001
+
+
 def run_sync_migrations(connection: Connection) -> None:
     configure(connection=connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Instances started together each migrate at start-up (`serve`): one at a time,
+            # and the later ones then find the schema already at head.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         context.run_migrations()
 
 
