@@ -18,12 +18,11 @@ from pydantic import (
     GetJsonSchemaHandler,
     Strict,
     StrictBool,
-    StringConstraints,
     field_validator,
 )
 from pydantic import Field as PydanticField
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -91,6 +90,29 @@ def normalize_email(value: str) -> str:
     return address.normalized.lower()
 
 
+# Unicode's White_Space characters: what a name may not consist of alone, and what is
+# stripped from around it. One list, so the schema's pattern says exactly what is checked.
+WHITESPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+WHITESPACE_PATTERN = "".join(f"\\u{ord(character):04x}" for character in WHITESPACE)
+
+
+def strip_name(value: str) -> str:
+    """A name's length limits apply to what is sent; surrounding whitespace is then removed,
+    and a name of nothing but whitespace is refused like an empty one."""
+    stripped = value.strip(WHITESPACE)
+    if not stripped:
+        raise PydanticCustomError(
+            "string_too_short",
+            "String should have at least 1 character besides whitespace",
+            {"min_length": 1},
+        )
+    return stripped
+
+
 def check_password_length(value: str) -> str:
     size = len(value.encode())
     if not PASSWORD_MIN_BYTES <= size <= PASSWORD_MAX_BYTES:
@@ -115,7 +137,15 @@ PASSWORD_SCHEMA = PydanticField(
 
 Text = Annotated[str, AfterValidator(reject_nul), NO_NUL]
 """Any client-supplied string: PostgreSQL cannot store NUL characters."""
-Name = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(reject_nul), NO_NUL]
+Name = Annotated[
+    str,
+    AfterValidator(reject_nul),
+    AfterValidator(strip_name),
+    PydanticField(
+        json_schema_extra={"pattern": f"^[^\\x00]*[^\\x00{WHITESPACE_PATTERN}][^\\x00]*$"}
+    ),
+]
+"""A display name: no NUL, not blank, stored without surrounding whitespace."""
 Password = Annotated[
     str, AfterValidator(reject_nul), AfterValidator(check_password_length), PASSWORD_SCHEMA
 ]

@@ -234,6 +234,34 @@ async def test_a_fraction_a_string_a_boolean_or_a_huge_number_is_not_an_integer(
     assert detail_of(response)[0]["loc"] == ["body", "items", 0, "quantity"]
 
 
+# ---------------------------------------------------------------- names
+
+
+async def test_a_name_is_measured_as_sent_then_stripped(
+    client: httpx.AsyncClient, admin: Account
+) -> None:
+    """The schema's maxLength counts what is sent, so the app does too."""
+    over = await client.post(
+        "/products", json={"name": " " + "x" * 100, "price_cents": 100}, headers=admin.headers
+    )
+    padded = await client.post(
+        "/products", json={"name": "  Calzone\u3000", "price_cents": 100}, headers=admin.headers
+    )
+
+    assert over.status_code == 422
+    assert padded.status_code == 201
+    assert padded.json()["name"] == "Calzone"
+
+
+async def test_a_name_of_whitespace_alone_is_422(client: httpx.AsyncClient) -> None:
+    body = {"name": "\u00a0\t ", "email": "carla@example.com", "password": "pepperoni-42"}
+
+    response = await client.post("/auth/signup", json=body)
+
+    assert response.status_code == 422
+    assert detail_of(response)[0]["type"] == "string_too_short"
+
+
 # ---------------------------------------------------------------- NUL characters
 
 

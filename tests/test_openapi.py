@@ -5,6 +5,7 @@ operation must carry a summary, a description, a stable operation id, a body mod
 status code it can return and an example for every request body.
 """
 
+import re
 from typing import Any
 
 import httpx
@@ -181,7 +182,17 @@ def test_strings_say_they_refuse_nul(schema: dict[str, Any]) -> None:
         ("ProductCreate", "name"),
         ("ProductCreate", "description"),
     ]:
-        assert components[name]["properties"][field]["pattern"] == "^[^\\x00]*$", (name, field)
+        pattern = re.compile(components[name]["properties"][field]["pattern"])
+        assert pattern.fullmatch("Margherita 42"), (name, field)
+        assert not pattern.fullmatch("Marghe\x00rita"), (name, field)
+
+
+@pytest.mark.parametrize("model", ["UserCreate", "ProductCreate", "ProductUpdate"])
+def test_names_say_they_may_not_be_blank(schema: dict[str, Any], model: str) -> None:
+    pattern = re.compile(schema["components"]["schemas"][model]["properties"]["name"]["pattern"])
+    assert pattern.fullmatch(" Carla ")
+    for blank in (" ", "\t\n", "\u3000\u00a0"):
+        assert not pattern.fullmatch(blank)
 
 
 def test_the_token_form_says_username_is_an_email(schema: dict[str, Any]) -> None:
