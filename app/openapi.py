@@ -267,16 +267,27 @@ def _add_response_headers(operation: dict[str, Any]) -> None:
 
 
 def _describe_token_form(schema: dict[str, Any], operation: dict[str, Any]) -> None:
-    """The OAuth2 form's fields, with the rules of the JSON login that checks them."""
+    """The OAuth2 form's fields as the app reads them.
+
+    A form has no null, and FastAPI reads an empty field as a missing one: optional fields
+    are plain strings (sent or left out), required ones need at least one character.
+    `username` and `password` are then checked like the JSON login's fields.
+    """
     form_ref = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     form = schema["components"]["schemas"][form_ref["$ref"].rsplit("/", 1)[-1]]
-    login = LoginRequest.model_json_schema()
     fields = form["properties"]
+    for field in fields.values():
+        if "anyOf" in field:
+            [alternative] = [a for a in field.pop("anyOf") if a != {"type": "null"}]
+            field |= alternative
+    # The app ignores client credentials; a `format` would promise a check that never runs.
+    fields["client_secret"].pop("format")
+    login = LoginRequest.model_json_schema()
     fields["username"] |= login["properties"]["email"] | {
         "title": "Username",
         "description": "Your email address",
     }
-    fields["password"] |= login["properties"]["password"]
+    fields["password"] |= login["properties"]["password"] | {"minLength": 1}
     form["examples"] = [
         {"username": example["email"], "password": example["password"]}
         for example in login["examples"]

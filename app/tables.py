@@ -126,10 +126,9 @@ def check_password_length(value: str) -> str:
 NO_NUL = PydanticField(json_schema_extra={"pattern": "^[^\\x00]*$"})
 PASSWORD_SCHEMA = PydanticField(
     json_schema_extra={
-        "format": "password",
         "pattern": "^[^\\x00]*$",
-        # JSON Schema counts characters, not bytes. 8 to 72 characters always make 8 bytes
-        # or more; the 72-byte ceiling (under 72 characters for non-ASCII text) is in words.
+        # JSON Schema counts characters, not bytes: exact for ASCII; 8 characters always
+        # make 8 bytes or more, and the 72-byte ceiling for other text is in the description.
         "minLength": PASSWORD_MIN_BYTES,
         "maxLength": PASSWORD_MAX_BYTES,
     }

@@ -201,6 +201,14 @@ def test_the_token_form_says_username_is_an_email(schema: dict[str, Any]) -> Non
     assert fields["password"]["maxLength"] == 1024
 
 
+def test_the_token_form_offers_no_null_and_no_empty_password(schema: dict[str, Any]) -> None:
+    """A form cannot send null, and FastAPI reads an empty field as a missing one."""
+    fields = schema["components"]["schemas"][FORM_BODY]["properties"]
+    assert all("anyOf" not in field and field["type"] == "string" for field in fields.values())
+    assert fields["grant_type"]["pattern"] == "^password$"
+    assert fields["password"]["minLength"] == 1
+
+
 def test_every_request_body_has_an_example(schema: dict[str, Any]) -> None:
     with_body = set()
     for operation in all_operations(schema).values():
