@@ -195,7 +195,8 @@ class PatchSchema(RequestSchema):
 
 
 class UserBase(SQLModel):
-    name: Name = Field(min_length=1, max_length=100)
+    # Examples, or Swagger UI would show a string made up from the pattern.
+    name: Name = Field(min_length=1, max_length=100, schema_extra={"examples": ["Carla Customer"]})
     email: Email = Field(max_length=254, unique=True)
 
 
@@ -347,8 +348,12 @@ class ResponseSchema(SQLModel):
 
 
 class ProductBase(SQLModel):
-    name: Name = Field(min_length=1, max_length=100, unique=True)
-    description: Text = Field(default="", max_length=500)
+    name: Name = Field(
+        min_length=1, max_length=100, unique=True, schema_extra={"examples": ["Margherita"]}
+    )
+    description: Text = Field(
+        default="", max_length=500, schema_extra={"examples": ["Tomato, fior di latte, basil"]}
+    )
     price_cents: PriceCents = Field(description="Price in cents, 1 to 10,000,000")
     is_available: StrictBool = Field(default=True, description="Shown on the public menu")
 
@@ -382,8 +387,12 @@ class ProductUpdate(PatchSchema):
         json_schema_extra={"examples": [{"price_cents": 950}, {"is_available": False}]}
     )
 
-    name: Name | None = Field(default=None, min_length=1, max_length=100)
-    description: Text | None = Field(default=None, max_length=500)
+    name: Name | None = Field(
+        default=None, min_length=1, max_length=100, schema_extra={"examples": ["Margherita"]}
+    )
+    description: Text | None = Field(
+        default=None, max_length=500, schema_extra={"examples": ["Tomato, fior di latte, basil"]}
+    )
     price_cents: PriceCents | None = None
     is_available: StrictBool | None = None
 
