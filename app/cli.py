@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import make_url
 from sqlmodel import col, select
 
 from app.config import ConfigError, Settings, get_settings
@@ -26,11 +27,28 @@ class CommandError(Exception):
     """A failure explained in one line for the person at the terminal."""
 
 
+def _check_sqlite_file(settings: Settings) -> None:
+    """Refuse a SQLite path that cannot be a database file, before the driver tries it.
+
+    The driver would fail too, but aiosqlite's thread can outlive the failed connection
+    and add a traceback of its own to the one-line error.
+    """
+    database = make_url(settings.database_url).database
+    if not settings.is_sqlite or not database or database == ":memory:":
+        return
+    path = Path(database)
+    if path.is_dir():
+        raise CommandError(f"the SQLite database path {path} is a directory")
+    if not path.parent.is_dir():
+        raise CommandError(f"the directory of the SQLite database {path} does not exist")
+
+
 def migrate(settings: Settings) -> None:
     from alembic.config import Config
 
     from alembic import command
 
+    _check_sqlite_file(settings)
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     config.attributes["database_url"] = settings.database_url

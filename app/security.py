@@ -142,21 +142,29 @@ def token_user_id(claims: dict[str, Any]) -> int:
 # ---------------------------------------------------------------- dependencies
 
 
+def app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 async def get_settings_from_app(request: Request) -> Settings:
     # `async` although it awaits nothing: FastAPI runs a plain `def` dependency in its
     # thread pool, a hand-off that costs about as much as a whole small request.
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_settings(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 
 
+# The user dependencies read the settings from the request rather than through
+# `SettingsDep`: each sub-dependency costs FastAPI a resolution step on every request.
+
+
 async def get_current_user(
-    token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep, settings: SettingsDep
+    request: Request, token: Annotated[str, Depends(oauth2_scheme)], session: SessionDep
 ) -> User:
     try:
-        claims = decode_token(token, "access", settings)
+        claims = decode_token(token, "access", app_settings(request))
     except InvalidTokenError as exc:
         raise unauthorized(str(exc)) from exc
     user = await session.get(User, token_user_id(claims))
@@ -183,27 +191,25 @@ optional_oauth2_scheme = OAuth2PasswordBearer(
 
 
 async def get_optional_user(
+    request: Request,
     token: Annotated[str | None, Depends(optional_oauth2_scheme)],
     session: SessionDep,
-    settings: SettingsDep,
 ) -> User | None:
     """The caller of a public route: None without a token. A token that is sent must be
     good: a forged, expired or deactivated user's token is a 401, never treated as anonymous."""
     if token is None:
         return None
-    return await get_current_user(token, session, settings)
+    return await get_current_user(request, token, session)
 
 
-async def get_token_user_id(
-    token: Annotated[str, Depends(oauth2_scheme)], settings: SettingsDep
-) -> int:
+async def get_token_user_id(request: Request, token: Annotated[str, Depends(oauth2_scheme)]) -> int:
     """The user id of a valid access token, checked without a database round trip.
 
     Only for routes whose own query checks, in the same statement, that this user still
     exists and is active (the orders routes); such a route must answer 401 when not.
     """
     try:
-        claims = decode_token(token, "access", settings)
+        claims = decode_token(token, "access", app_settings(request))
     except InvalidTokenError as exc:
         raise unauthorized(str(exc)) from exc
     return token_user_id(claims)

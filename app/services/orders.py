@@ -26,6 +26,7 @@ from functools import cache
 from typing import Any, NoReturn
 
 from fastapi import HTTPException, status
+from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -44,7 +45,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.security import unauthorized
 from app.tables import (
@@ -54,33 +54,38 @@ from app.tables import (
     OrderCreate,
     OrderItem,
     OrderItemCreate,
-    OrderPublic,
     OrderStatus,
-    Page,
     Product,
     User,
+    table_of,
     utcnow,
 )
 
 USER_GONE = "User is inactive or no longer exists"
 
+ORDERS = table_of(Order)
+ITEMS = table_of(OrderItem)
+USERS = table_of(User)
+PRODUCTS = table_of(Product)
+KEYS = table_of(IdempotencyKey)
+
 ORDER_COLUMNS = (
-    col(Order.id),
-    col(Order.user_id),
-    col(Order.status),
-    col(Order.total_cents),
-    col(Order.created_at),
-    col(Order.updated_at),
+    ORDERS.c.id,
+    ORDERS.c.user_id,
+    ORDERS.c.status,
+    ORDERS.c.total_cents,
+    ORDERS.c.created_at,
+    ORDERS.c.updated_at,
 )
 ITEM_COLUMNS: tuple[Any, ...] = (
-    col(OrderItem.id).label("item_id"),
-    col(OrderItem.product_id),
-    col(OrderItem.product_name),
-    col(OrderItem.unit_price_cents),
-    col(OrderItem.quantity),
-    col(OrderItem.line_total_cents),
+    ITEMS.c.id.label("item_id"),
+    ITEMS.c.product_id,
+    ITEMS.c.product_name,
+    ITEMS.c.unit_price_cents,
+    ITEMS.c.quantity,
+    ITEMS.c.line_total_cents,
 )
-NEWEST_FIRST = (col(Order.created_at).desc(), col(Order.id).desc())
+NEWEST_FIRST = (ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
 
 
 def order_not_found() -> HTTPException:
@@ -97,31 +102,31 @@ def conflict(detail: str) -> HTTPException:
 
 def _caller_may_see_order() -> ColumnElement[bool]:
     """Between the caller's `users` row and `orders`: the caller owns it or is an admin."""
-    return or_(col(User.is_admin), col(Order.user_id) == col(User.id))
+    return or_(USERS.c.is_admin, ORDERS.c.user_id == USERS.c.id)
 
 
 def _is_the_active_caller() -> ColumnElement[bool]:
-    return and_(col(User.id) == bindparam("caller_id"), col(User.is_active))
+    return and_(USERS.c.id == bindparam("caller_id"), USERS.c.is_active)
 
 
-ACTIVE_CALLER = select(col(User.is_admin)).where(_is_the_active_caller())
+ACTIVE_CALLER = select(USERS.c.is_admin).where(_is_the_active_caller())
 """The caller's `is_admin`, or no row when the token's user is gone or deactivated."""
 
 READ_ORDER = (
     select(*ORDER_COLUMNS, *ITEM_COLUMNS)
-    .select_from(User)
-    .outerjoin(Order, and_(col(Order.id) == bindparam("order_id"), _caller_may_see_order()))
-    .outerjoin(OrderItem, col(OrderItem.order_id) == col(Order.id))
+    .select_from(USERS)
+    .outerjoin(ORDERS, and_(ORDERS.c.id == bindparam("order_id"), _caller_may_see_order()))
+    .outerjoin(ITEMS, ITEMS.c.order_id == ORDERS.c.id)
     .where(_is_the_active_caller())
-    .order_by(col(OrderItem.id))
+    .order_by(ITEMS.c.id)
 )
 """No row: the caller is gone (401). A row of nulls: no such order for this caller (404)."""
 
 FETCH_ORDER = (
     select(*ORDER_COLUMNS, *ITEM_COLUMNS)
-    .outerjoin(OrderItem, col(OrderItem.order_id) == col(Order.id))
-    .where(col(Order.id) == bindparam("order_id"))
-    .order_by(col(OrderItem.id))
+    .outerjoin(ITEMS, ITEMS.c.order_id == ORDERS.c.id)
+    .where(ORDERS.c.id == bindparam("order_id"))
+    .order_by(ITEMS.c.id)
 )
 """The order as it is now in this transaction, for a caller already checked."""
 
@@ -129,9 +134,19 @@ FETCH_ORDER = (
 # ---------------------------------------------------------------- reading
 
 
-def _orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
-    """Group rows of `ORDER_COLUMNS + ITEM_COLUMNS` (sorted by order, then item) into orders."""
-    orders: list[dict[str, Any]] = []
+OrderJSON = dict[str, Any]
+"""An order as `OrderPublic` describes it, built straight from its rows for the response."""
+
+
+def _orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[OrderJSON]:
+    """Group rows of `ORDER_COLUMNS + ITEM_COLUMNS` (sorted by order, then item) into orders.
+
+    The rows come from the database, whose constraints hold every rule the models check:
+    they become plain dicts (keys in the models' field order) that the routes serialize
+    as they are. Building a model per order and per item, only to serialize it, costs
+    more than the rest of a page's request together.
+    """
+    orders: list[OrderJSON] = []
     items: list[dict[str, Any]] = []
     current_id = None
     for (
@@ -152,10 +167,10 @@ def _orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
             current_id, items = order_id, []
             orders.append(
                 {
-                    "id": order_id,
-                    "user_id": user_id,
                     "status": order_status,
                     "total_cents": total_cents,
+                    "id": order_id,
+                    "user_id": user_id,
                     "created_at": created_at,
                     "updated_at": updated_at,
                     "items": items,
@@ -164,12 +179,12 @@ def _orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
         if item_id is not None:
             items.append(
                 {
+                    "product_id": product_id,
+                    "quantity": quantity,
                     "id": item_id,
                     "order_id": order_id,
-                    "product_id": product_id,
                     "product_name": product_name,
                     "unit_price_cents": unit_price_cents,
-                    "quantity": quantity,
                     "line_total_cents": line_total_cents,
                 }
             )
@@ -183,27 +198,27 @@ async def _raise_missing_order(session: AsyncSession, caller_id: int) -> NoRetur
     raise order_not_found()
 
 
-async def read_order(session: AsyncSession, caller_id: int, order_id: int) -> OrderPublic:
+async def read_order(session: AsyncSession, caller_id: int, order_id: int) -> OrderJSON:
     """The order with its items, in one statement that also checks the caller."""
     rows = (await session.execute(READ_ORDER, {"caller_id": caller_id, "order_id": order_id})).all()
     if not rows:
         raise unauthorized(USER_GONE)
     if rows[0].id is None:
         raise order_not_found()
-    return OrderPublic.model_validate(_orders_from_rows(rows)[0])
+    return _orders_from_rows(rows)[0]
 
 
-async def _fetch_order(session: AsyncSession, order_id: int) -> OrderPublic:
+async def _fetch_order(session: AsyncSession, order_id: int) -> OrderJSON:
     rows = await session.execute(FETCH_ORDER, {"order_id": order_id})
-    return OrderPublic.model_validate(_orders_from_rows(rows)[0])
+    return _orders_from_rows(rows)[0]
 
 
 def _listing_filters(by_status: bool, by_user: bool) -> list[ColumnElement[bool]]:
     filters: list[ColumnElement[bool]] = []
     if by_status:
-        filters.append(col(Order.status) == bindparam("status"))
+        filters.append(ORDERS.c.status == bindparam("status"))
     if by_user:
-        filters.append(col(Order.user_id) == bindparam("user_id"))
+        filters.append(ORDERS.c.user_id == bindparam("user_id"))
     return filters
 
 
@@ -212,15 +227,15 @@ def _caller_and_count(by_status: bool, by_user: bool) -> Select[Any]:
     """The caller's `is_admin` and how many orders they may see through the filters: all
     the matching orders for an admin, their own for a customer (only that count runs)."""
     filters = _listing_filters(by_status, by_user)
-    everyone = select(func.count()).select_from(Order).where(*filters).scalar_subquery()
+    everyone = select(func.count()).select_from(ORDERS).where(*filters).scalar_subquery()
     own = (
         select(func.count())
-        .select_from(Order)
-        .where(col(Order.user_id) == bindparam("caller_id"), *filters)
+        .select_from(ORDERS)
+        .where(ORDERS.c.user_id == bindparam("caller_id"), *filters)
         .scalar_subquery()
     )
     return select(
-        col(User.is_admin), case((col(User.is_admin), everyone), else_=own).label("count")
+        USERS.c.is_admin, case((USERS.c.is_admin, everyone), else_=own).label("count")
     ).where(_is_the_active_caller())
 
 
@@ -229,7 +244,7 @@ def _page_with_items(own_only: bool, by_status: bool, by_user: bool) -> Select[A
     """A page of orders, newest first, joined to their items."""
     filters = _listing_filters(by_status, by_user)
     if own_only:
-        filters.append(col(Order.user_id) == bindparam("caller_id"))
+        filters.append(ORDERS.c.user_id == bindparam("caller_id"))
     page = (
         select(*ORDER_COLUMNS)
         .where(*filters)
@@ -240,8 +255,8 @@ def _page_with_items(own_only: bool, by_status: bool, by_user: bool) -> Select[A
     )
     return (
         select(page, *ITEM_COLUMNS)
-        .outerjoin(OrderItem, col(OrderItem.order_id) == page.c.id)
-        .order_by(page.c.created_at.desc(), page.c.id.desc(), col(OrderItem.id))
+        .outerjoin(ITEMS, ITEMS.c.order_id == page.c.id)
+        .order_by(page.c.created_at.desc(), page.c.id.desc(), ITEMS.c.id)
     )
 
 
@@ -253,7 +268,7 @@ async def list_orders(
     offset: int,
     status_filter: OrderStatus | None = None,
     user_id: int | None = None,
-) -> Page[OrderPublic]:
+) -> dict[str, Any]:
     """A page of the orders the caller may see, newest first, with their items.
 
     Two statements whatever the page size or the number of items: the caller with the
@@ -271,96 +286,88 @@ async def list_orders(
     caller = (await session.execute(_caller_and_count(by_status, by_user), params)).first()
     if caller is None:
         raise unauthorized(USER_GONE)
-    orders: list[dict[str, Any]] = []
+    orders: list[OrderJSON] = []
     if offset < caller.count:
         rows = await session.execute(
             _page_with_items(not caller.is_admin, by_status, by_user), params
         )
         orders = _orders_from_rows(rows)
-    return Page[OrderPublic].model_validate(
-        {"data": orders, "count": caller.count, "limit": limit, "offset": offset}
-    )
+    return {"data": orders, "count": caller.count, "limit": limit, "offset": offset}
 
 
 # ---------------------------------------------------------------- changing an order
 
 PRODUCT_COLUMNS: tuple[Any, ...] = (
-    col(Product.id).label("product_id"),
-    col(Product.name).label("product_name"),
-    col(Product.price_cents),
-    col(Product.is_available),
+    PRODUCTS.c.id.label("product_id"),
+    PRODUCTS.c.name.label("product_name"),
+    PRODUCTS.c.price_cents,
+    PRODUCTS.c.is_available,
 )
 
 
 def _lock_order(*, with_product: bool) -> Select[Any]:
     """The order's status, the row locked until the transaction ends; no row when the
     caller may not see it. With the product to be added, looked up in the same statement."""
-    statement = select(col(Order.status)).join(
-        User, and_(_is_the_active_caller(), _caller_may_see_order())
+    statement = select(ORDERS.c.status).join(
+        USERS, and_(_is_the_active_caller(), _caller_may_see_order())
     )
     if with_product:
         statement = statement.add_columns(*PRODUCT_COLUMNS).outerjoin(
-            Product, col(Product.id) == bindparam("product_id")
+            PRODUCTS, PRODUCTS.c.id == bindparam("product_id")
         )
-    return statement.where(col(Order.id) == bindparam("order_id")).with_for_update(of=Order)
+    return statement.where(ORDERS.c.id == bindparam("order_id")).with_for_update(of=ORDERS)
 
 
 LOCK_ORDER = _lock_order(with_product=False)
 LOCK_ORDER_WITH_PRODUCT = _lock_order(with_product=True)
 
 ORDERABLE_PRODUCTS = select(*PRODUCT_COLUMNS).where(
-    col(Product.id).in_(bindparam("product_ids", expanding=True))
+    PRODUCTS.c.id.in_(bindparam("product_ids", expanding=True))
 )
 
 REFRESH_TOTAL = (
-    update(Order)
-    .where(col(Order.id) == bindparam("order_id"))
+    update(ORDERS)
+    .where(ORDERS.c.id == bindparam("order_id"))
     .values(
-        total_cents=select(func.coalesce(func.sum(col(OrderItem.line_total_cents)), 0))
-        .where(col(OrderItem.order_id) == bindparam("order_id"))
+        total_cents=select(func.coalesce(func.sum(ITEMS.c.line_total_cents), 0))
+        .where(ITEMS.c.order_id == bindparam("order_id"))
         .scalar_subquery(),
         updated_at=bindparam("now"),
     )
-    .execution_options(synchronize_session=False)
 )
 """The total, recomputed by the database from the lines."""
 
-LINE = select(col(OrderItem.product_id), col(OrderItem.quantity)).where(
-    col(OrderItem.id) == bindparam("line_id"), col(OrderItem.order_id) == bindparam("in_order")
+LINE = select(ITEMS.c.product_id, ITEMS.c.quantity).where(
+    ITEMS.c.id == bindparam("line_id"), ITEMS.c.order_id == bindparam("in_order")
 )
 SET_LINE_QUANTITY = (
-    update(OrderItem)
-    .where(col(OrderItem.id) == bindparam("line_id"))
+    update(ITEMS)
+    .where(ITEMS.c.id == bindparam("line_id"))
     .values(
         quantity=bindparam("new_quantity"),
-        line_total_cents=bindparam("new_quantity") * col(OrderItem.unit_price_cents),
+        line_total_cents=bindparam("new_quantity") * ITEMS.c.unit_price_cents,
     )
-    .execution_options(synchronize_session=False)
 )
 REMOVE_LINE = (
-    delete(OrderItem)
-    .where(
-        col(OrderItem.id) == bindparam("line_id"), col(OrderItem.order_id) == bindparam("in_order")
-    )
-    .returning(col(OrderItem.id))
-    .execution_options(synchronize_session=False)
+    delete(ITEMS)
+    .where(ITEMS.c.id == bindparam("line_id"), ITEMS.c.order_id == bindparam("in_order"))
+    .returning(ITEMS.c.id)
 )
 
 
 def _set_status(*, needs_items: bool) -> Any:
     """pending -> the new status, conditional on still being pending (and having items)."""
     conditions = [
-        col(Order.id) == bindparam("order_id"),
-        col(Order.status) == OrderStatus.PENDING,
+        ORDERS.c.id == bindparam("order_id"),
+        ORDERS.c.status == OrderStatus.PENDING,
     ]
     if needs_items:
-        conditions.append(exists().where(col(OrderItem.order_id) == col(Order.id)))
+        conditions.append(exists().where(ITEMS.c.order_id == ORDERS.c.id))
     return (
-        update(Order)
+        update(ORDERS)
         .where(*conditions)
         .values(status=bindparam("new_status"), updated_at=bindparam("now"))
-        .returning(col(Order.id))
-        .execution_options(synchronize_session=False)
+        .returning(ORDERS.c.id)
     )
 
 
@@ -376,16 +383,16 @@ def _add_to_line(dialect: str) -> Any:
     statement; RETURNING nothing when the sum would pass the maximum (the line is kept).
     An existing line keeps the name and price it was added with."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(OrderItem)
-    quantity = col(OrderItem.quantity) + statement.excluded.quantity
+    statement = insert(ITEMS)
+    quantity = ITEMS.c.quantity + statement.excluded.quantity
     return statement.on_conflict_do_update(
-        index_elements=[col(OrderItem.order_id), col(OrderItem.product_id)],
+        index_elements=[ITEMS.c.order_id, ITEMS.c.product_id],
         set_={
             "quantity": quantity,
-            "line_total_cents": quantity * col(OrderItem.unit_price_cents),
+            "line_total_cents": quantity * ITEMS.c.unit_price_cents,
         },
         where=quantity <= MAX_QUANTITY,
-    ).returning(col(OrderItem.id))
+    ).returning(ITEMS.c.id)
 
 
 @dataclass(frozen=True)
@@ -437,7 +444,7 @@ async def _refresh_total(session: AsyncSession, order_id: int, now: datetime) ->
 
 async def add_item(
     session: AsyncSession, caller_id: int, order_id: int, line: OrderItemCreate
-) -> OrderPublic:
+) -> OrderJSON:
     """Add a product to a pending order, copying its name and price; an existing line for
     the product grows instead (409 past the maximum, the line left as it was)."""
     locked = await _lock_pending_order(
@@ -466,7 +473,7 @@ async def add_item(
 
 async def update_item(
     session: AsyncSession, caller_id: int, order_id: int, item_id: int, quantity: int
-) -> OrderPublic:
+) -> OrderJSON:
     """Set a line's quantity. Raising it needs the product to be still available; lowering
     it is always allowed (the price stays the one copied when the line was added)."""
     await _lock_pending_order(session, caller_id, order_id, "have its items changed")
@@ -482,7 +489,7 @@ async def update_item(
 
 async def remove_item(
     session: AsyncSession, caller_id: int, order_id: int, item_id: int
-) -> OrderPublic:
+) -> OrderJSON:
     """Remove a line from a pending order (the order may end up empty)."""
     await _lock_pending_order(session, caller_id, order_id, "have its items changed")
     removed = await session.execute(REMOVE_LINE, {"line_id": item_id, "in_order": order_id})
@@ -494,7 +501,7 @@ async def remove_item(
 
 async def change_status(
     session: AsyncSession, caller_id: int, order_id: int, new_status: OrderStatus
-) -> OrderPublic:
+) -> OrderJSON:
     """pending -> cancelled, or pending with at least one item -> completed.
 
     The UPDATE itself is conditional on the order being pending (and, to complete it, having
@@ -514,12 +521,12 @@ async def change_status(
 # ---------------------------------------------------------------- opening an order
 
 STORED_RESPONSE = select(
-    col(IdempotencyKey.request_fingerprint),
-    col(IdempotencyKey.response_status),
-    col(IdempotencyKey.response_body),
+    KEYS.c.request_fingerprint,
+    KEYS.c.response_status,
+    KEYS.c.response_body,
 ).where(
-    col(IdempotencyKey.user_id) == bindparam("caller_id"),
-    col(IdempotencyKey.key) == bindparam("idempotency_key"),
+    KEYS.c.user_id == bindparam("caller_id"),
+    KEYS.c.key == bindparam("idempotency_key"),
 )
 
 
@@ -605,7 +612,7 @@ async def create_order(
     assert order.id is not None
     await _refresh_total(session, order.id, now)
     created = CreatedOrder(
-        status.HTTP_201_CREATED, (await _fetch_order(session, order.id)).model_dump_json()
+        status.HTTP_201_CREATED, to_json(await _fetch_order(session, order.id)).decode()
     )
     if idempotency_key is None:
         return created
