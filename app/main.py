@@ -33,6 +33,20 @@ admins manage the menu, every order and the users.
 * Log in with **Authorize** (your email as the username), then try any route.
 """
 
+TAGS = [
+    {"name": "auth", "description": "Sign up, log in, rotate the refresh token, log out"},
+    {"name": "users", "description": "Your own account; every account, for admins"},
+    {"name": "products", "description": "The menu: public to read, managed by admins"},
+    {"name": "orders", "description": "Open an order, change its lines, complete or cancel it"},
+    {"name": "health", "description": "Liveness, the database included"},
+]
+"""The documentation's sections, in reading order (the routers are included hottest first)."""
+
+# FastAPI tries the routes in the order they were included, and a route costs a few
+# microseconds to try: the routers serving the most requests come first. No two routers
+# share a path prefix, so the order changes nothing else.
+ROUTERS_BY_TRAFFIC = (orders, products, users, auth, health)
+
 DATABASE_UNAVAILABLE = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
@@ -139,6 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Orders API",
         version="0.1.0",
         description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
         docs_url=None,  # app.docs serves the pages with local assets instead of a CDN
         redoc_url=None,
@@ -162,7 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_exception_handler(error, _database_unavailable)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
 
-    for module in (auth, users, products, orders, health):
+    for module in ROUTERS_BY_TRAFFIC:
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app)

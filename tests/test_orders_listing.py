@@ -159,31 +159,45 @@ async def test_listing_runs_a_fixed_number_of_statements(
     create_product: CreateProduct,
 ) -> None:
     products = [await create_product() for _ in range(5)]
-    await open_order(client, customer, (products[0].id, 1))
-    small = await client.get("/orders", params={"limit": 1}, headers=customer.headers)
-    with count_statements(app) as statements:
-        await client.get("/orders", params={"limit": 1}, headers=customer.headers)
-    baseline = len(statements)
-
-    for _ in range(24):
+    for _ in range(25):
         await open_order(client, customer, *[(product.id, 3) for product in products])
-    for headers, params in [
-        (customer.headers, {"limit": 1}),
-        (customer.headers, {"limit": 20}),
-        (customer.headers, {"limit": 100}),
-        (admin.headers, {"limit": 100}),
-        (admin.headers, {"limit": 100, "status": "pending", "user_id": customer.id}),
+    for headers, params, expected in [
+        (customer.headers, {"limit": 1}, 1),  # the caller's row, their page and count
+        (customer.headers, {"limit": 20}, 1),
+        (customer.headers, {"limit": 100}, 1),
+        (customer.headers, {"limit": 100, "status": "pending"}, 1),
+        (admin.headers, {"limit": 100}, 2),  # then everyone's page with its count
+        (admin.headers, {"limit": 100, "status": "pending", "user_id": customer.id}, 2),
     ]:
         with count_statements(app) as statements:
             response = await client.get("/orders", params=params, headers=headers)
         assert response.status_code == 200
-        assert len(statements) == baseline, (params, statements)
+        assert len(statements) == expected, (params, statements)
 
-    assert small.json()["count"] == 1
     assert response.json()["count"] == 25
     assert len(response.json()["data"]) == 25
-    assert sum(len(order["items"]) for order in response.json()["data"]) == 24 * 5 + 1
-    assert baseline == 2  # the caller with the count, then the page joined to its items
+    assert sum(len(order["items"]) for order in response.json()["data"]) == 25 * 5
+
+
+@pytest.mark.parametrize(("who", "statements_run"), [("customer", 1), ("admin", 3)])
+async def test_an_empty_page_past_the_end_still_tells_the_count(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    customer: Account,
+    admin: Account,
+    create_product: CreateProduct,
+    who: str,
+    statements_run: int,
+) -> None:
+    product = await create_product()
+    await open_order(client, customer, (product.id, 1))
+    caller = customer if who == "customer" else admin
+
+    with count_statements(app) as statements:
+        response = await client.get("/orders", params={"offset": 5}, headers=caller.headers)
+
+    assert response.json() == {"data": [], "count": 1, "limit": 20, "offset": 5}
+    assert len(statements) == statements_run
 
 
 async def test_reading_an_order_is_one_statement(

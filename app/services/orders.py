@@ -34,12 +34,12 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     delete,
     exists,
     func,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -139,7 +139,8 @@ OrderJSON = dict[str, Any]
 
 
 def _orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[OrderJSON]:
-    """Group rows of `ORDER_COLUMNS + ITEM_COLUMNS` (sorted by order, then item) into orders.
+    """Group rows that start with `ORDER_COLUMNS + ITEM_COLUMNS` (sorted by order, then
+    item) into orders.
 
     The rows come from the database, whose constraints hold every rule the models check:
     they become plain dicts (keys in the models' field order) that the routes serialize
@@ -162,7 +163,10 @@ def _orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[OrderJSON]:
         unit_price_cents,
         quantity,
         line_total_cents,
+        *_rest,
     ) in rows:
+        if order_id is None:  # the row of nulls of an empty page
+            continue
         if order_id != current_id:
             current_id, items = order_id, []
             orders.append(
@@ -222,42 +226,55 @@ def _listing_filters(by_status: bool, by_user: bool) -> list[ColumnElement[bool]
     return filters
 
 
-@cache
-def _caller_and_count(by_status: bool, by_user: bool) -> Select[Any]:
-    """The caller's `is_admin` and how many orders they may see through the filters: all
-    the matching orders for an admin, their own for a customer (only that count runs)."""
-    filters = _listing_filters(by_status, by_user)
-    everyone = select(func.count()).select_from(ORDERS).where(*filters).scalar_subquery()
-    own = (
-        select(func.count())
-        .select_from(ORDERS)
-        .where(ORDERS.c.user_id == bindparam("caller_id"), *filters)
-        .scalar_subquery()
-    )
-    return select(
-        USERS.c.is_admin, case((USERS.c.is_admin, everyone), else_=own).label("count")
-    ).where(_is_the_active_caller())
-
-
-@cache
-def _page_with_items(own_only: bool, by_status: bool, by_user: bool) -> Select[Any]:
-    """A page of orders, newest first, joined to their items."""
-    filters = _listing_filters(by_status, by_user)
-    if own_only:
-        filters.append(ORDERS.c.user_id == bindparam("caller_id"))
-    page = (
-        select(*ORDER_COLUMNS)
-        .where(*filters)
-        .order_by(*NEWEST_FIRST)
+def _page_of(visible: Select[Any]) -> Any:
+    """A page of these orders, newest first, as a subquery to join their items to."""
+    return (
+        visible.order_by(*NEWEST_FIRST)
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
         .subquery("page")
     )
+
+
+def _count_of(filters: list[ColumnElement[bool]]) -> Any:
+    return select(func.count()).select_from(ORDERS).where(*filters).scalar_subquery()
+
+
+@cache
+def _own_page(by_status: bool, by_user: bool) -> Select[Any]:
+    """The caller's own page of orders joined to their items, each row carrying the
+    caller's `is_admin` and the count of their orders through the filters.
+
+    Built on the caller's row: no row when the caller is gone or deactivated, and a row
+    of nulls (but for `is_admin` and the count) when the page is empty.
+    """
+    own = [ORDERS.c.user_id == bindparam("caller_id"), *_listing_filters(by_status, by_user)]
+    page = _page_of(select(*ORDER_COLUMNS).where(*own))
     return (
-        select(page, *ITEM_COLUMNS)
+        select(page, *ITEM_COLUMNS, USERS.c.is_admin, _count_of(own).label("count"))
+        .select_from(USERS)
+        .outerjoin(page, true())
+        .outerjoin(ITEMS, ITEMS.c.order_id == page.c.id)
+        .where(_is_the_active_caller())
+        .order_by(page.c.created_at.desc(), page.c.id.desc(), ITEMS.c.id)
+    )
+
+
+@cache
+def _everyones_page(by_status: bool, by_user: bool) -> Select[Any]:
+    """A page of every order (for an admin) joined to their items, with the count."""
+    filters = _listing_filters(by_status, by_user)
+    page = _page_of(select(*ORDER_COLUMNS).where(*filters))
+    return (
+        select(page, *ITEM_COLUMNS, _count_of(filters).label("count"))
         .outerjoin(ITEMS, ITEMS.c.order_id == page.c.id)
         .order_by(page.c.created_at.desc(), page.c.id.desc(), ITEMS.c.id)
     )
+
+
+@cache
+def _everyones_count(by_status: bool, by_user: bool) -> Select[Any]:
+    return select(_count_of(_listing_filters(by_status, by_user)))
 
 
 async def list_orders(
@@ -271,9 +288,11 @@ async def list_orders(
 ) -> dict[str, Any]:
     """A page of the orders the caller may see, newest first, with their items.
 
-    Two statements whatever the page size or the number of items: the caller with the
-    count, then the page joined to its items. Filters narrow what the caller may see, never
-    widen it: a customer's `user_id` filter naming someone else matches nothing.
+    A customer's page is one statement whatever its size or the number of items: the
+    caller's row, their page joined to its items, and the count. An admin's takes a
+    second, for everyone's page (and a third when that page is empty, for the count).
+    Filters narrow what the caller may see, never widen it: a customer's `user_id` filter
+    naming someone else matches nothing.
     """
     by_status, by_user = status_filter is not None, user_id is not None
     params = {
@@ -283,16 +302,20 @@ async def list_orders(
         "limit": limit,
         "offset": offset,
     }
-    caller = (await session.execute(_caller_and_count(by_status, by_user), params)).first()
-    if caller is None:
+    rows = (await session.execute(_own_page(by_status, by_user), params)).all()
+    if not rows:
         raise unauthorized(USER_GONE)
-    orders: list[OrderJSON] = []
-    if offset < caller.count:
-        rows = await session.execute(
-            _page_with_items(not caller.is_admin, by_status, by_user), params
-        )
-        orders = _orders_from_rows(rows)
-    return {"data": orders, "count": caller.count, "limit": limit, "offset": offset}
+    if rows[0].is_admin:
+        rows = (await session.execute(_everyones_page(by_status, by_user), params)).all()
+        if not rows:
+            count = await session.scalar(_everyones_count(by_status, by_user), params)
+            return {"data": [], "count": count, "limit": limit, "offset": offset}
+    return {
+        "data": _orders_from_rows(rows),
+        "count": rows[0].count,
+        "limit": limit,
+        "offset": offset,
+    }
 
 
 # ---------------------------------------------------------------- changing an order
