@@ -3,7 +3,8 @@
 Requests with a safe method (GET, HEAD, OPTIONS) get a read-only session that runs
 without an explicit transaction (no BEGIN/ROLLBACK round trips). Every other request
 gets a write session: on SQLite its transaction starts with `BEGIN IMMEDIATE`, so
-concurrent writers queue on the busy timeout instead of failing with "database is locked".
+concurrent writers wait their turn instead of failing with "database is locked" (in arrival
+order within a process, on the busy timeout between processes).
 Writes commit inside the route, before the response is built: FastAPI runs the code after
 a dependency's `yield` too late for a failed commit to change the response.
 """

@@ -362,6 +362,8 @@ class ProductBase(SQLModel):
 class Product(ProductBase, table=True):
     __tablename__: ClassVar[str] = "products"
     __table_args__ = (
+        # The public menu, newest first, and its count: read in order, no sort per request.
+        Index("ix_products_is_available_created_at", "is_available", "created_at", "id"),
         CheckConstraint(f"price_cents BETWEEN 1 AND {MAX_PRICE_CENTS}", name="price_cents_range"),
     )
 
