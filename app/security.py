@@ -56,15 +56,18 @@ def _yield_the_cpu() -> None:
 
     A bcrypt hash takes ~0.25 s of CPU at cost 12. Logins in a burst would otherwise take
     every core from the event loop (and, on the same machine, from the database), and
-    every other request would wait behind them. At nice 10 a hash still gets any core
-    nothing else wants, so logins keep their speed on an otherwise idle server.
+    every other request would wait behind them. Ten steps nicer than the server, a hash
+    still gets any core nothing else wants, so logins keep their speed on an idle server.
     """
     if sys.platform == "linux":
+        thread = threading.get_native_id()
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+            niceness = os.getpriority(os.PRIO_PROCESS, thread) + HASHING_NICENESS
+            os.setpriority(os.PRIO_PROCESS, thread, min(niceness, LOWEST_PRIORITY))
 
 
-HASHING_NICENESS = 10
+HASHING_NICENESS = 10  # added to the niceness the server runs at
+LOWEST_PRIORITY = 19
 _hashing_pool = ThreadPoolExecutor(
     max_workers=os.cpu_count() or 1, thread_name_prefix="bcrypt", initializer=_yield_the_cpu
 )

@@ -1,6 +1,8 @@
 """app.security on its own: the password byte rule, bcrypt off the loop, token claims."""
 
 import asyncio
+import os
+import sys
 import threading
 import uuid
 from collections.abc import Callable
@@ -15,6 +17,8 @@ from pydantic import ValidationError
 from app.config import Settings
 from app.security import (
     ALGORITHM,
+    HASHING_NICENESS,
+    LOWEST_PRIORITY,
     InvalidTokenError,
     decode_token,
     encode_token,
@@ -166,6 +170,25 @@ async def test_the_dummy_hash_for_unknown_emails_is_made_in_a_worker_thread(
 
     assert len(hashing) == len(checking) == 1
     assert threading.main_thread() not in hashing + checking
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="thread priorities are per thread on Linux")
+async def test_hashing_threads_run_at_a_lower_cpu_priority_than_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    priorities: list[int] = []
+    real_hashpw = bcrypt.hashpw
+
+    def noting_hashpw(password: bytes, salt: bytes) -> bytes:
+        priorities.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real_hashpw(password, salt)
+
+    monkeypatch.setattr(bcrypt, "hashpw", noting_hashpw)
+
+    await hash_password("pizza-margherita", ROUNDS)
+
+    loop_priority = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert priorities == [min(loop_priority + HASHING_NICENESS, LOWEST_PRIORITY)]
 
 
 async def test_the_event_loop_keeps_running_while_a_hash_is_computed(
