@@ -68,8 +68,9 @@ def _yield_the_cpu() -> None:
 
 HASHING_NICENESS = 10  # added to the niceness the server runs at
 LOWEST_PRIORITY = 19
+HASHING_THREADS = os.cpu_count() or 1  # more would only take turns on the same cores
 _hashing_pool = ThreadPoolExecutor(
-    max_workers=os.cpu_count() or 1, thread_name_prefix="bcrypt", initializer=_yield_the_cpu
+    max_workers=HASHING_THREADS, thread_name_prefix="bcrypt", initializer=_yield_the_cpu
 )
 
 
