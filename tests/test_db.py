@@ -1,4 +1,5 @@
-"""Where SQLite statements run: reads on the event loop's thread, writes on aiosqlite's.
+"""SQLite specifics: where statements run (reads on the event loop's thread, writes on
+aiosqlite's) and how timestamps are read back.
 
 These tests open a SQLite database of their own (in both passes of the suite: the
 PostgreSQL pass included), since the behaviour is SQLite's alone.
@@ -6,14 +7,16 @@ PostgreSQL pass included), since the behaviour is SQLite's alone.
 
 import threading
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Column, Integer, MetaData, Table, event, select, text
 
 from app.config import Settings
 from app.db import Database
+from app.tables import UTCDateTime
 from tests.conftest import TEST_SECRET_KEY
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
@@ -65,3 +68,43 @@ async def test_a_read_neither_waits_for_nor_sees_a_write_in_progress(sqlite: Dat
         await writer.commit()
     async with sqlite.read_sessions() as reader:
         assert await reader.scalar(text("SELECT count(*) FROM notes")) == 1
+
+
+STAMPS = Table(
+    "stamps",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime()),
+)
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-07-31 14:13:00.880180",  # as SQLAlchemy writes it: UTC, no offset
+        "2026-07-31T14:13:00.880180Z",
+        "2026-07-31 16:13:00.880180+02:00",
+    ],
+)
+async def test_a_timestamp_is_read_back_from_sqlite_as_an_aware_utc_datetime(
+    sqlite: Database, stored: str
+) -> None:
+    async with sqlite.engine.begin() as connection:
+        await connection.run_sync(STAMPS.metadata.create_all)
+        await connection.execute(
+            text("INSERT INTO stamps (id, at) VALUES (1, :at)"), {"at": stored}
+        )
+    async with sqlite.read_sessions() as session:
+        read = await session.scalar(select(STAMPS.c.at))
+    assert read == datetime(2026, 7, 31, 14, 13, 0, 880180, tzinfo=UTC)
+    assert read is not None
+    assert read.tzinfo is UTC
+
+
+async def test_a_timestamp_written_to_sqlite_reads_back_the_same(sqlite: Database) -> None:
+    written = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    async with sqlite.engine.begin() as connection:
+        await connection.run_sync(STAMPS.metadata.create_all)
+        await connection.execute(STAMPS.insert().values(id=1, at=written))
+    async with sqlite.read_sessions() as session:
+        assert await session.scalar(select(STAMPS.c.at)) == written
