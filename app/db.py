@@ -55,11 +55,12 @@ READ_ONLY_OPTION = "orders_read_only"
 #
 # A SELECT outside a transaction (every statement of a read session) makes none: it runs
 # right on the event loop's thread. In WAL mode a reader never waits for a lock, and a
-# page here is a bounded, indexed read of the page cache, tens of microseconds; on the
-# connection's thread the same read waits for the GIL once per row (Python's sqlite3
-# releases it around each step), behind an event loop that holds it. Measured by the
-# benchmark: twice the requests per second on every read path. Writes, and reads inside a
-# write transaction, can wait for SQLite's write lock, so they stay on the thread.
+# read here is an indexed lookup or a page of at most 100 rows from the page cache (0.1 to
+# 0.4 ms for the benchmark's pages); on the connection's thread the same read waits for the
+# GIL once per row (Python's sqlite3 releases it around each step), behind an event loop
+# that holds it. Measured by the benchmark: 1.5 to 4 times the requests per second on the
+# read paths. Writes, and reads inside a write transaction, can wait for SQLite's write
+# lock, so they stay on the thread.
 
 
 @dataclass(frozen=True)
