@@ -17,19 +17,14 @@ from sqlalchemy import Column, Integer, MetaData, Table, event, select, text
 from app.config import Settings
 from app.db import Database
 from app.tables import UTCDateTime
-from tests.conftest import TEST_SECRET_KEY
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
 
 
 @pytest.fixture
-async def sqlite(tmp_path: Path) -> AsyncIterator[Database]:
+async def sqlite(settings: Settings, tmp_path: Path) -> AsyncIterator[Database]:
     database = Database.from_settings(
-        Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'threads.db'}",
-            secret_key=TEST_SECRET_KEY,
-        )
+        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"})
     )
 
     @event.listens_for(database.engine.sync_engine, "connect")
