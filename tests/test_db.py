@@ -1,10 +1,13 @@
-"""SQLite specifics: where statements run (reads on the event loop's thread, writes on
-aiosqlite's) and how timestamps are read back.
+"""SQLite specifics: where statements run (on the event loop's thread, but for what can
+wait: BEGIN IMMEDIATE, COMMIT and ROLLBACK go to aiosqlite's) and how timestamps are read
+back.
 
 These tests open a SQLite database of their own (in both passes of the suite: the
 PostgreSQL pass included), since the behaviour is SQLite's alone.
 """
 
+import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -46,13 +49,36 @@ async def test_a_read_session_runs_its_selects_on_the_event_loops_thread(
         assert await session.scalar(THREAD_OF_STATEMENT) == threading.get_ident()
 
 
-async def test_a_write_session_runs_its_statements_on_the_connections_own_thread(
+async def test_statements_inside_a_write_transaction_run_on_the_event_loops_thread(
     sqlite: Database,
 ) -> None:
     async with sqlite.write_sessions() as session:
-        thread = await session.scalar(THREAD_OF_STATEMENT)
-    assert thread is not None
-    assert thread != threading.get_ident()
+        assert await session.scalar(THREAD_OF_STATEMENT) == threading.get_ident()
+
+
+async def test_a_writer_waiting_for_another_connections_lock_leaves_the_event_loop_free(
+    sqlite: Database,
+) -> None:
+    holder = sqlite3.connect(str(sqlite.engine.url.database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write, in progress
+
+    async def write() -> None:
+        async with sqlite.write_sessions() as session:
+            await session.execute(text("INSERT INTO notes (id) VALUES (1)"))
+            await session.commit()
+
+    writer = asyncio.create_task(write())
+    try:
+        await asyncio.sleep(0.2)  # the writer's BEGIN IMMEDIATE is waiting for the lock
+        async with sqlite.read_sessions() as reader:
+            assert await reader.scalar(text("SELECT count(*) FROM notes")) == 0
+        assert not writer.done()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    await writer
+    async with sqlite.read_sessions() as reader:
+        assert await reader.scalar(text("SELECT count(*) FROM notes")) == 1
 
 
 async def test_a_read_neither_waits_for_nor_sees_a_write_in_progress(sqlite: Database) -> None:
