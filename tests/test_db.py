@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, event, select, text
 
 from app.config import Settings
-from app.db import Database
+from app.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from app.tables import UTCDateTime
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
@@ -89,6 +89,32 @@ async def test_a_read_neither_waits_for_nor_sees_a_write_in_progress(sqlite: Dat
         await writer.commit()
     async with sqlite.read_sessions() as reader:
         assert await reader.scalar(text("SELECT count(*) FROM notes")) == 1
+
+
+BUSY_TIMEOUT = text("PRAGMA busy_timeout")
+
+
+async def test_a_write_that_began_at_once_keeps_its_connections_busy_timeout(
+    sqlite: Database,
+) -> None:
+    async with sqlite.write_sessions() as session:
+        await session.execute(text("INSERT INTO notes (id) VALUES (1)"))
+        assert await session.scalar(BUSY_TIMEOUT) == SQLITE_BUSY_TIMEOUT_MS
+
+
+async def test_a_write_that_waited_for_the_lock_keeps_its_connections_busy_timeout(
+    sqlite: Database,
+) -> None:
+    holder = sqlite3.connect(str(sqlite.engine.url.database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    async with sqlite.write_sessions() as session:
+        waiting = asyncio.create_task(session.execute(text("INSERT INTO notes (id) VALUES (1)")))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        holder.execute("ROLLBACK")
+        holder.close()
+        await waiting
+        assert await session.scalar(BUSY_TIMEOUT) == SQLITE_BUSY_TIMEOUT_MS
 
 
 STAMPS = Table(
