@@ -9,7 +9,7 @@ PostgreSQL pass included), since the behaviour is SQLite's alone.
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,9 @@ from app.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from app.tables import UTCDateTime
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
+ADD_NOTE = text("INSERT INTO notes (id) VALUES (1)")
+COUNT_NOTES = text("SELECT count(*) FROM notes")
+BUSY_TIMEOUT = text("PRAGMA busy_timeout")
 
 
 @pytest.fixture
@@ -42,6 +45,20 @@ async def sqlite(settings: Settings, tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+@pytest.fixture
+def other_process(sqlite: Database) -> Iterator[sqlite3.Connection]:
+    """A connection of its own (as another process's would be) that holds the write lock
+    until the test ends it with ROLLBACK, and is closed in any case."""
+    holder = sqlite3.connect(str(sqlite.engine.url.database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        yield holder
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+
+
 async def test_a_read_session_runs_its_selects_on_the_event_loops_thread(
     sqlite: Database,
 ) -> None:
@@ -57,62 +74,50 @@ async def test_statements_inside_a_write_transaction_run_on_the_event_loops_thre
 
 
 async def test_a_writer_waiting_for_another_connections_lock_leaves_the_event_loop_free(
-    sqlite: Database,
+    sqlite: Database, other_process: sqlite3.Connection
 ) -> None:
-    holder = sqlite3.connect(str(sqlite.engine.url.database), isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # another process's write, in progress
-
     async def write() -> None:
         async with sqlite.write_sessions() as session:
-            await session.execute(text("INSERT INTO notes (id) VALUES (1)"))
+            await session.execute(ADD_NOTE)
             await session.commit()
 
     writer = asyncio.create_task(write())
-    try:
-        await asyncio.sleep(0.2)  # the writer's BEGIN IMMEDIATE is waiting for the lock
-        async with sqlite.read_sessions() as reader:
-            assert await reader.scalar(text("SELECT count(*) FROM notes")) == 0
-        assert not writer.done()
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
+    await asyncio.sleep(0.2)  # the writer's BEGIN IMMEDIATE is waiting for the lock
+    async with sqlite.read_sessions() as reader:
+        assert await reader.scalar(COUNT_NOTES) == 0
+    assert not writer.done()
+    other_process.execute("ROLLBACK")
     await writer
     async with sqlite.read_sessions() as reader:
-        assert await reader.scalar(text("SELECT count(*) FROM notes")) == 1
+        assert await reader.scalar(COUNT_NOTES) == 1
 
 
 async def test_a_read_neither_waits_for_nor_sees_a_write_in_progress(sqlite: Database) -> None:
     async with sqlite.write_sessions() as writer:
-        await writer.execute(text("INSERT INTO notes (id) VALUES (1)"))  # holds the write lock
+        await writer.execute(ADD_NOTE)  # holds the write lock
         async with sqlite.read_sessions() as reader:
-            assert await reader.scalar(text("SELECT count(*) FROM notes")) == 0
+            assert await reader.scalar(COUNT_NOTES) == 0
         await writer.commit()
     async with sqlite.read_sessions() as reader:
-        assert await reader.scalar(text("SELECT count(*) FROM notes")) == 1
-
-
-BUSY_TIMEOUT = text("PRAGMA busy_timeout")
+        assert await reader.scalar(COUNT_NOTES) == 1
 
 
 async def test_a_write_that_began_at_once_keeps_its_connections_busy_timeout(
     sqlite: Database,
 ) -> None:
     async with sqlite.write_sessions() as session:
-        await session.execute(text("INSERT INTO notes (id) VALUES (1)"))
+        await session.execute(ADD_NOTE)
         assert await session.scalar(BUSY_TIMEOUT) == SQLITE_BUSY_TIMEOUT_MS
 
 
 async def test_a_write_that_waited_for_the_lock_keeps_its_connections_busy_timeout(
-    sqlite: Database,
+    sqlite: Database, other_process: sqlite3.Connection
 ) -> None:
-    holder = sqlite3.connect(str(sqlite.engine.url.database), isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
     async with sqlite.write_sessions() as session:
-        waiting = asyncio.create_task(session.execute(text("INSERT INTO notes (id) VALUES (1)")))
+        waiting = asyncio.create_task(session.execute(ADD_NOTE))
         await asyncio.sleep(0.2)
         assert not waiting.done()
-        holder.execute("ROLLBACK")
-        holder.close()
+        other_process.execute("ROLLBACK")
         await waiting
         assert await session.scalar(BUSY_TIMEOUT) == SQLITE_BUSY_TIMEOUT_MS
 
