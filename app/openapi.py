@@ -31,6 +31,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from app.routers.common import ERROR_DESCRIPTIONS
+from app.security import oauth2_scheme
 from app.tables import LoginRequest
 
 ERROR_DETAIL_REF = "#/components/schemas/ErrorDetail"
@@ -243,8 +244,8 @@ def complete_schema(schema: dict[str, Any]) -> None:
         if "requestBody" in operation:
             _add_error_response(operation, 400)
         _add_response_headers(operation)
-    for operation_id in TOKEN_OPTIONAL:
-        by_id[operation_id]["security"] = [{}, *by_id[operation_id]["security"]]
+    for operation_id in TOKEN_OPTIONAL:  # no token, or a bearer token
+        by_id[operation_id]["security"] = [{}, {oauth2_scheme.scheme_name: []}]
     _describe_token_form(schema, by_id["login_form"])
     _add_links(by_id)
 

@@ -4,6 +4,7 @@ goes back to the pool ready for a read."""
 
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import Database
 from app.tables import User
+from tests.conftest import Account
 
 SELECT_ONE = select(1)
 
@@ -64,3 +66,27 @@ async def test_a_connection_that_served_a_write_comes_back_ready_for_a_read(
     async with one_connection.read_sessions() as session:
         await session.execute(SELECT_ONE)
         assert not await _in_transaction(session)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected_status"),
+    [
+        ("GET", "/products", None, 200),
+        ("POST", "/orders", {}, 201),
+        ("POST", "/orders", {"items": [{"product_id": 999, "quantity": 1}]}, 404),
+    ],
+    ids=["read", "write", "write-refused-midway"],
+)
+async def test_a_request_gives_its_connection_back_to_the_pool(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    customer: Account,
+    method: str,
+    path: str,
+    body: dict[str, object] | None,
+    expected_status: int,
+) -> None:
+    response = await client.request(method, path, json=body, headers=customer.headers)
+
+    assert response.status_code == expected_status, response.text
+    assert app.state.db.engine.pool.checkedout() == 0
