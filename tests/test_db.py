@@ -10,12 +10,13 @@ import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, event, select, text
+from fastapi import FastAPI
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select, text
 
 from app.config import Settings
 from app.db import SQLITE_BUSY_TIMEOUT_MS, Database
@@ -160,3 +161,15 @@ async def test_a_timestamp_written_to_sqlite_reads_back_the_same(sqlite: Databas
         await connection.execute(STAMPS.insert().values(id=1, at=written))
     async with sqlite.read_sessions() as session:
         assert await session.scalar(select(STAMPS.c.at)) == written
+
+
+async def test_a_timestamp_reads_back_from_the_database_as_an_aware_utc_datetime(
+    app: FastAPI,
+) -> None:
+    """On either database (the suite's), whatever offset it was written with."""
+    written = datetime(2026, 7, 31, 16, 13, 0, 880180, tzinfo=timezone(timedelta(hours=2)))
+    async with app.state.db.read_sessions() as session:
+        read = await session.scalar(select(bindparam("at", written, type_=UTCDateTime())))
+    assert read == written
+    assert read is not None
+    assert read.tzinfo is UTC
