@@ -42,10 +42,12 @@ TAGS = [
 ]
 """The documentation's sections, in reading order (the routers are included hottest first)."""
 
-# FastAPI tries the routes in the order they were included, and a route costs a few
-# microseconds to try: the routers serving the most requests come first. No two routers
-# share a path prefix, so the order changes nothing else.
-ROUTERS_BY_TRAFFIC = (orders, products, users, auth, health)
+# FastAPI tries the routes in the order they were included, and every route it tries
+# costs (measured: an `/orders` request that tries the menu's four routes first spends 5 %
+# of its instructions on them): the routers serving the most requests come first. The
+# menu is read by every visitor, signed in or not, before any order is placed. No two
+# routers share a path prefix, so the order changes nothing else.
+ROUTERS_BY_TRAFFIC = (products, orders, users, auth, health)
 
 DATABASE_UNAVAILABLE = (
     sa_exc.OperationalError,
