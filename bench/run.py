@@ -148,6 +148,18 @@ async def recreate_postgres_database(url: str) -> None:
         await engine.dispose()
 
 
+async def vacuum_analyze(url: str) -> None:
+    """What autovacuum does soon after a bulk load on any server that runs it (this
+    machine's runs without): table statistics for the planner, and the visibility map
+    that lets an index-only scan (the count of a page of orders) skip the table."""
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("VACUUM ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
 def prepare_database(settings: Settings, size: SeedSize, seed_value: int) -> SeedResult:
     if not settings.is_sqlite:
         asyncio.run(recreate_postgres_database(settings.database_url))
@@ -155,6 +167,8 @@ def prepare_database(settings: Settings, size: SeedSize, seed_value: int) -> See
     started = time.perf_counter()
     result = asyncio.run(seed(settings, size, random.Random(seed_value)))
     result.seconds = time.perf_counter() - started
+    if not settings.is_sqlite:
+        asyncio.run(vacuum_analyze(settings.database_url))
     return result
 
 
