@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
@@ -10,12 +10,12 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from app.db import SessionDep
-from app.routers.common import error_responses
+from app.routers.common import PrefixedRouter, error_responses
 from app.security import SettingsDep, hash_password
 from app.services import auth
 from app.tables import LoginRequest, RefreshRequest, TokenPair, User, UserCreate, UserPublic
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = PrefixedRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post(

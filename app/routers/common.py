@@ -1,14 +1,35 @@
-"""What every router shares: documented error responses, paging and path ids."""
+"""What every router shares: the router class, documented error responses, paging and path
+ids."""
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 from pydantic_core import to_json
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette._utils import get_route_path  # what Starlette and FastAPI match paths by
+from starlette.routing import Match
+from starlette.types import Scope
 
 from app.tables import MAX_ID, ErrorDetail
+
+
+class PrefixedRouter(APIRouter):
+    """An `APIRouter` that FastAPI passes over at once for a path outside its prefix.
+
+    FastAPI tries an included router by trying each of its routes, and every route it
+    tries costs: a request for the orders would try each of the menu's routes first
+    (measured: 5 % of the instructions of `GET /orders/{id}`). Included without a prefix
+    of its own (as every router here is), a router's paths all start with its prefix.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = get_route_path(scope)
+        if path != self.prefix and not path.startswith(self.prefix + "/"):
+            return Match.NONE, {}
+        return super().matches(scope)
+
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed request",

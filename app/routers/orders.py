@@ -7,11 +7,11 @@ The rules (locking, totals, state changes, idempotency) live in `app.services.or
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Response, status
+from fastapi import Body, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
-from app.routers.common import PageDep, error_responses, id_path, json_response
+from app.routers.common import PageDep, PrefixedRouter, error_responses, id_path, json_response
 from app.security import TokenUserId
 from app.services import orders
 from app.services.orders import OrderJSON
@@ -25,7 +25,7 @@ from app.tables import (
     Page,
 )
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = PrefixedRouter(prefix="/orders", tags=["orders"])
 
 OrderId = Annotated[int, id_path("order")]
 ItemId = Annotated[int, id_path("item")]

@@ -2,17 +2,17 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import HTTPException, Query, Response, status
 from sqlalchemy import Integer, Row, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
-from app.routers.common import PageDep, error_responses, id_path, json_response
+from app.routers.common import PageDep, PrefixedRouter, error_responses, id_path, json_response
 from app.security import AdminUser, OptionalUser
 from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate, table_of
 
-router = APIRouter(prefix="/products", tags=["products"])
+router = PrefixedRouter(prefix="/products", tags=["products"])
 
 ProductId = Annotated[int, id_path("product")]
 NAME_TAKEN = "A product with this name already exists"

@@ -2,15 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import HTTPException, status
 from sqlmodel import col, select
 
 from app.db import SessionDep
-from app.routers.common import PageDep, count_rows, error_responses, id_path
+from app.routers.common import PageDep, PrefixedRouter, count_rows, error_responses, id_path
 from app.security import AdminUser, CurrentUser
 from app.tables import Page, User, UserPublic, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = PrefixedRouter(prefix="/users", tags=["users"])
 
 
 @router.get(
