@@ -1,17 +1,16 @@
 """Liveness that includes the database."""
 
-from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.db import SessionDep
-from app.routers.common import error_responses
+from app.routers.common import PrefixedRouter, error_responses
 from app.tables import Message
 
-router = APIRouter(tags=["health"])
+router = PrefixedRouter(prefix="/health", tags=["health"])
 
 
 @router.get(
-    "/health",
+    "",
     response_model=Message,
     operation_id="health",
     summary="Is the service up and its database reachable?",
