@@ -5,14 +5,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
-from pydantic_core import to_json
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette._utils import get_route_path  # what Starlette and FastAPI match paths by
 from starlette.routing import Match
 from starlette.types import Scope
 
-from app.tables import MAX_ID, ErrorDetail
+from app.tables import MAX_ID, ErrorDetail, public_json
 
 
 class PrefixedRouter(APIRouter):
@@ -74,8 +73,7 @@ def json_response(content: Any, status_code: int = 200) -> Response:
 
     For rows read from the database (whose constraints hold every rule the models check)
     on the hot paths: FastAPI would validate them against the response model, then
-    serialize them; pydantic-core's encoder (the one response models use) writes them
-    directly. The route keeps its `response_model` for the OpenAPI schema, and the tests
-    check the responses against it.
+    serialize them; `public_json` writes the same bytes directly. The route keeps its
+    `response_model` for the OpenAPI schema, and the tests check the responses against it.
     """
-    return Response(to_json(content), status_code=status_code, media_type="application/json")
+    return Response(public_json(content), status_code=status_code, media_type="application/json")

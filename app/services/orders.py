@@ -26,7 +26,6 @@ from functools import cache
 from typing import Any, NoReturn
 
 from fastapi import HTTPException, status
-from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
     Integer,
@@ -59,6 +58,7 @@ from app.tables import (
     OrderStatus,
     Product,
     User,
+    public_json,
     table_of,
     utcnow,
 )
@@ -640,7 +640,7 @@ async def create_order(
     assert order.id is not None
     await _refresh_total(session, order.id, now)
     created = CreatedOrder(
-        status.HTTP_201_CREATED, to_json(await _fetch_order(session, order.id)).decode()
+        status.HTTP_201_CREATED, public_json(await _fetch_order(session, order.id)).decode()
     )
     if idempotency_key is None:
         return created
