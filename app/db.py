@@ -348,9 +348,33 @@ def _for_writes(engine: AsyncEngine) -> AsyncEngine:
     return engine.execution_options(isolation_level=WRITE_ISOLATION_LEVEL)
 
 
+class IdleSessions:
+    """Closed sessions of one factory, handed out again before new ones are made.
+
+    A closed `Session` may be used again: closing ends its transaction, gives its
+    connection back and forgets its objects (`close_resets_only`, the factories' setting),
+    and making a new one costs more than that: 6 % of the instructions of
+    `GET /orders/{id}`. At most `keep` wait here, as many as can hold a connection at once.
+    """
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], keep: int) -> None:
+        self._factory = factory
+        self._keep = keep
+        self._idle: list[AsyncSession] = []
+
+    def take(self) -> AsyncSession:
+        return self._idle.pop() if self._idle else self._factory()
+
+    def give_back(self, session: AsyncSession) -> None:
+        """`session`, closed, for a later request."""
+        if len(self._idle) < self._keep:
+            self._idle.append(session)
+
+
 @dataclass(frozen=True)
 class Database:
-    """The engine of one app instance and the two session factories drawn from its pool.
+    """The engine of one app instance, the two session factories drawn from its pool, and
+    the closed sessions of each, kept for the next requests.
 
     On PostgreSQL the engine's own connections are in autocommit mode: a transaction
     needs a write session (or `engine.execution_options(isolation_level=...)`).
@@ -359,14 +383,23 @@ class Database:
     engine: AsyncEngine
     write_sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
+    idle_writes: IdleSessions
+    idle_reads: IdleSessions
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
         engine = create_engine(settings)
+        writes, reads = (
+            async_sessionmaker(bind, expire_on_commit=False, close_resets_only=True)
+            for bind in (_for_writes(engine), _for_reads(engine))
+        )
+        keep = settings.db_pool_size + settings.db_max_overflow
         return cls(
             engine=engine,
-            write_sessions=async_sessionmaker(_for_writes(engine), expire_on_commit=False),
-            read_sessions=async_sessionmaker(_for_reads(engine), expire_on_commit=False),
+            write_sessions=writes,
+            read_sessions=reads,
+            idle_writes=IdleSessions(writes, keep),
+            idle_reads=IdleSessions(reads, keep),
         )
 
     async def dispose(self) -> None:
@@ -374,22 +407,24 @@ class Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session, closed (its connection back in the pool) once it is done.
+    """The request's session, closed (its connection back in the pool) once it is done,
+    then kept for a later request.
 
     Closed with a plain `close()` rather than `async with`: on exit, `AsyncSession` closes
     in an asyncio task of its own, so that a cancellation cannot cut the close short, and
     that task costs about 40 µs, some 5 % of a read of the menu. FastAPI already runs this
     exit inside a shielded cancel scope; and the close of a read, or of a write that
     committed, sends nothing to the database, so there is nothing for a cancellation to
-    interrupt.
+    interrupt. A session whose close fails is not kept.
     """
     database: Database = request.app.state.db
-    sessions = database.read_sessions if request.method in SAFE_METHODS else database.write_sessions
-    session = sessions()
+    sessions = database.idle_reads if request.method in SAFE_METHODS else database.idle_writes
+    session = sessions.take()
     try:
         yield session
     finally:
         await session.close()
+        sessions.give_back(session)
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -90,3 +90,45 @@ async def test_a_request_gives_its_connection_back_to_the_pool(
 
     assert response.status_code == expected_status, response.text
     assert app.state.db.engine.pool.checkedout() == 0
+
+
+async def test_a_request_reuses_the_session_an_earlier_request_closed(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await client.get("/products")
+    kept = app.state.db.idle_reads.take()
+    app.state.db.idle_reads.give_back(kept)
+
+    await client.get("/products")
+
+    assert app.state.db.idle_reads.take() is kept
+
+
+async def test_a_session_given_back_after_a_failed_write_comes_back_clean(app: FastAPI) -> None:
+    idle = app.state.db.idle_writes
+    session = idle.take()
+    session.add(User(email="uncommitted@example.com", name="U", hashed_password="x"))
+    await session.flush()
+    await session.close()
+    idle.give_back(session)
+
+    again = idle.take()
+
+    assert again is session
+    assert not again.in_transaction()
+    assert not again.new
+    assert not again.identity_map
+    assert await again.scalar(select(User.id)) is None
+    await again.close()
+
+
+async def test_no_more_sessions_are_kept_than_can_hold_a_connection(
+    one_connection: Database,
+) -> None:
+    idle = one_connection.idle_reads
+    first, second = one_connection.read_sessions(), one_connection.read_sessions()
+    idle.give_back(first)
+    idle.give_back(second)
+
+    assert idle.take() is first
+    assert idle.take() not in (first, second)
