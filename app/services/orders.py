@@ -74,9 +74,9 @@ KEYS = table_of(IdempotencyKey)
 ORDER_COLUMNS = (
     ORDERS.c.id,
     ORDERS.c.user_id,
-    # As its text, not an `OrderStatus`: the rows go straight into responses, and
-    # pydantic-core writes a str far faster than an enum member (measured: 10 % of the
-    # instructions of a page of orders, for the same bytes).
+    # As its text, not an `OrderStatus`: the rows go straight into responses, which write
+    # the same text either way; SQLAlchemy's conversion of each row's status to an enum
+    # member cost 6 % of the instructions of a page of orders.
     type_coerce(ORDERS.c.status, String).label("status"),
     ORDERS.c.total_cents,
     ORDERS.c.created_at,
