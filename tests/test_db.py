@@ -7,6 +7,7 @@ PostgreSQL pass included), since the behaviour is SQLite's alone.
 """
 
 import asyncio
+import json
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -16,11 +17,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from pydantic import TypeAdapter
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select, text
 
 from app.config import Settings
 from app.db import SQLITE_BUSY_TIMEOUT_MS, Database
-from app.tables import UTCDateTime
+from app.tables import JSONTimestamp, ProductPublic, UTCDateTime
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
 ADD_NOTE = text("INSERT INTO notes (id) VALUES (1)")
@@ -131,6 +133,15 @@ STAMPS = Table(
 )
 
 
+async def _store_as_text(sqlite: Database, stored: str) -> None:
+    """One row of `stamps` whose timestamp is `stored`, as another writer may have left it."""
+    async with sqlite.engine.begin() as connection:
+        await connection.run_sync(STAMPS.metadata.create_all)
+        await connection.execute(
+            text("INSERT INTO stamps (id, at) VALUES (1, :at)"), {"at": stored}
+        )
+
+
 @pytest.mark.parametrize(
     "stored",
     [
@@ -142,11 +153,7 @@ STAMPS = Table(
 async def test_a_timestamp_is_read_back_from_sqlite_as_an_aware_utc_datetime(
     sqlite: Database, stored: str
 ) -> None:
-    async with sqlite.engine.begin() as connection:
-        await connection.run_sync(STAMPS.metadata.create_all)
-        await connection.execute(
-            text("INSERT INTO stamps (id, at) VALUES (1, :at)"), {"at": stored}
-        )
+    await _store_as_text(sqlite, stored)
     async with sqlite.read_sessions() as session:
         read = await session.scalar(select(STAMPS.c.at))
     assert read == datetime(2026, 7, 31, 14, 13, 0, 880180, tzinfo=UTC)
@@ -173,3 +180,61 @@ async def test_a_timestamp_reads_back_from_the_database_as_an_aware_utc_datetime
     assert read == written
     assert read is not None
     assert read.tzinfo is UTC
+
+
+def _model_text_of(at: datetime) -> str:
+    """The text a response model writes for the timestamp `at`."""
+    text_of_at: str = json.loads(TypeAdapter(ProductPublic).dump_json(_product_at(at)))[
+        "created_at"
+    ]
+    return text_of_at
+
+
+def _product_at(at: datetime) -> ProductPublic:
+    return ProductPublic(
+        name="n", description="", price_cents=1, is_available=True, id=1, created_at=at
+    )
+
+
+# Not `datetime.min`: asyncpg writes it as PostgreSQL's `-infinity`, which no model writes.
+TIMESTAMPS = [
+    datetime(2026, 11, 28, 20, 1, 2, tzinfo=UTC),
+    datetime(2026, 11, 28, 20, 1, 2, 123456, tzinfo=UTC),
+    datetime(2026, 11, 28, 20, 1, 2, 100000, tzinfo=UTC),
+    datetime(2026, 11, 28, 20, 1, 2, 1, tzinfo=UTC),
+    datetime(1, 1, 1, 0, 0, 1, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("at", TIMESTAMPS)
+async def test_a_timestamp_reads_as_the_json_text_its_model_writes(
+    app: FastAPI, at: datetime
+) -> None:
+    """On either database (the suite's); on PostgreSQL in a session whose time zone is not
+    UTC (the text is UTC all the same)."""
+    async with app.state.db.read_sessions() as session:
+        if session.bind.dialect.name == "postgresql":
+            await session.execute(text("SET TIME ZONE 'Asia/Kolkata'"))
+        read = await session.scalar(select(JSONTimestamp(bindparam("at", at, type_=UTCDateTime()))))
+    assert read == _model_text_of(at)
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        ("2026-07-31 14:13:00.880180", "2026-07-31T14:13:00.880180Z"),  # as SQLAlchemy writes it
+        ("2026-07-31T14:13:00.880180Z", "2026-07-31T14:13:00.880180Z"),
+        ("2026-07-31 16:13:00.880180+02:00", "2026-07-31T14:13:00.880180Z"),
+        ("2026-07-31 14:13:00.000000", "2026-07-31T14:13:00Z"),
+        ("2026-07-31 14:13:00", "2026-07-31T14:13:00Z"),  # as SQLite's CURRENT_TIMESTAMP
+        ("2026-07-31 14:13:00.88", "2026-07-31T14:13:00.880000Z"),
+    ],
+)
+async def test_a_timestamp_stored_in_sqlite_by_any_writer_reads_as_its_json_text(
+    sqlite: Database, stored: str, expected: str
+) -> None:
+    await _store_as_text(sqlite, stored)
+    async with sqlite.read_sessions() as session:
+        read = await session.scalar(select(JSONTimestamp(STAMPS.c.at)))
+    assert read == expected
+    assert expected == _model_text_of(datetime.fromisoformat(expected))
