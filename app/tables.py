@@ -371,18 +371,29 @@ def public_json(content: Any) -> bytes:
     return orjson.dumps(content, option=orjson.OPT_UTC_Z)
 
 
-class JSONTimestamp(FunctionElement[str]):
-    """A `UTCDateTime` column read as the text a response writes for it, formatted by the
-    database: `2026-07-31T22:06:25.657792Z`, without a fraction when it is zero.
+class JSONTimestampType(TypeDecorator[Any]):
+    """What `JSONTimestamp` reads: the text on PostgreSQL; an aware datetime on SQLite."""
 
-    For the hot read paths, whose rows go straight to `public_json`: read as a `datetime`,
-    every timestamp of every row costs the driver a `timedelta` and a `datetime` sum (and
-    SQLite's adapter a parse), and `public_json` then writes it back as this very text.
-    Measured: `GET /products` 8 %, `GET /orders?limit=20` 15 % fewer instructions. The text
-    sorts wrongly (`…:25Z` after `…:25.5Z`): order by the column itself.
+    impl = String
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        return _utc_from_sqlite_text if dialect.name == "sqlite" else None
+
+
+class JSONTimestamp(FunctionElement[Any]):
+    """A `UTCDateTime` column, read for a response that `public_json` writes.
+
+    On PostgreSQL, the database formats it as the text the response writes
+    (`2026-07-31T22:06:25.657792Z`, no fraction when it is zero): read as a `datetime`, it
+    costs asyncpg a `timedelta` and a `datetime` sum for every timestamp of every row, only
+    for `public_json` to write it back as that very text. Measured: `GET /products` 8 %,
+    `GET /orders?limit=20` 15 % fewer instructions. On SQLite it is read as before, as an
+    aware datetime: parsing the stored text costs less than formatting it in SQL.
+    The text sorts wrongly (`…:25Z` after `…:25.5Z`): order by the column itself.
     """
 
-    type = String()
+    type = JSONTimestampType()
     inherit_cache = True
     name = "json_timestamp"
 
@@ -405,19 +416,11 @@ def _json_timestamp_postgresql(element: JSONTimestamp, compiler: SQLCompiler, **
 
 @compiles(JSONTimestamp, "sqlite")
 def _json_timestamp_sqlite(element: JSONTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
-    """SQLite keeps text: SQLAlchemy writes `2026-07-31 22:06:25.657792`; other writers may
-    add an offset or keep fewer digits, which `strftime` reads (to the millisecond)."""
-    column = _timestamp_of(element, compiler, **kw)
-    return (
-        f"strftime('%Y-%m-%dT%H:%M:%S', {column}) || coalesce(CASE "
-        f"WHEN substr({column}, 20, 7) GLOB '.[0-9][0-9][0-9][0-9][0-9][0-9]' "
-        f"THEN nullif(substr({column}, 20, 7), '.000000') "
-        f"ELSE nullif(substr(strftime('%f', {column}), 3) || '000', '.000000') END, '') || 'Z'"
-    )
+    return _timestamp_of(element, compiler, **kw)
 
 
 def json_timestamp(column: Any) -> Any:
-    """`column` (a `UTCDateTime`) as `JSONTimestamp` text, labelled with its own name."""
+    """`column` (a `UTCDateTime`) as a `JSONTimestamp`, labelled with its own name."""
     return JSONTimestamp(column).label(column.name)
 
 
