@@ -7,7 +7,6 @@ PostgreSQL pass included), since the behaviour is SQLite's alone.
 """
 
 import asyncio
-import json
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -21,7 +20,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, selec
 
 from app.config import Settings
 from app.db import SQLITE_BUSY_TIMEOUT_MS, Database
-from app.tables import JSONTimestamp, ProductPublic, UTCDateTime, public_json
+from app.tables import UTCDateTime
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
 ADD_NOTE = text("INSERT INTO notes (id) VALUES (1)")
@@ -174,31 +173,3 @@ async def test_a_timestamp_reads_back_from_the_database_as_an_aware_utc_datetime
     assert read == written
     assert read is not None
     assert read.tzinfo is UTC
-
-
-# Not `datetime.min`: asyncpg writes it as PostgreSQL's `-infinity`, which no model writes.
-TIMESTAMPS = [
-    datetime(2026, 11, 28, 20, 1, 2, tzinfo=UTC),
-    datetime(2026, 11, 28, 20, 1, 2, 123456, tzinfo=UTC),
-    datetime(2026, 11, 28, 20, 1, 2, 100000, tzinfo=UTC),
-    datetime(2026, 11, 28, 20, 1, 2, 1, tzinfo=UTC),
-    datetime(1, 1, 1, 0, 0, 1, tzinfo=UTC),
-]
-
-
-@pytest.mark.parametrize("at", TIMESTAMPS)
-async def test_a_json_timestamp_is_written_as_its_model_writes_the_timestamp(
-    app: FastAPI, at: datetime
-) -> None:
-    """On either database (the suite's); on PostgreSQL, which formats it, in a session
-    whose time zone is not UTC."""
-    model = ProductPublic(
-        name="n", description="", price_cents=1, is_available=True, id=1, created_at=at
-    )
-    async with app.state.db.read_sessions() as session:
-        if session.bind.dialect.name == "postgresql":
-            await session.execute(text("SET TIME ZONE 'Asia/Kolkata'"))
-        read = await session.scalar(select(JSONTimestamp(bindparam("at", at, UTCDateTime()))))
-    assert (
-        public_json(read) == json.dumps(json.loads(model.model_dump_json())["created_at"]).encode()
-    )

@@ -10,15 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import SessionDep
 from app.routers.common import PageDep, PrefixedRouter, error_responses, id_path, json_response
 from app.security import AdminUser, OptionalUser
-from app.tables import (
-    Page,
-    Product,
-    ProductCreate,
-    ProductPublic,
-    ProductUpdate,
-    json_timestamp,
-    table_of,
-)
+from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate, table_of
 
 router = PrefixedRouter(prefix="/products", tags=["products"])
 
@@ -26,10 +18,7 @@ ProductId = Annotated[int, id_path("product")]
 NAME_TAKEN = "A product with this name already exists"
 PRODUCT_FIELDS = tuple(ProductPublic.model_fields)
 PRODUCTS = table_of(Product)
-PRODUCT_COLUMNS = tuple(
-    json_timestamp(PRODUCTS.c[field]) if field == "created_at" else PRODUCTS.c[field]
-    for field in PRODUCT_FIELDS
-)
+PRODUCT_COLUMNS = tuple(PRODUCTS.c[field] for field in PRODUCT_FIELDS)
 
 
 def _shown(*, everything: bool) -> list[Any]:

@@ -58,7 +58,6 @@ from app.tables import (
     OrderStatus,
     Product,
     User,
-    json_timestamp,
     public_json,
     table_of,
     utcnow,
@@ -72,24 +71,17 @@ USERS = table_of(User)
 PRODUCTS = table_of(Product)
 KEYS = table_of(IdempotencyKey)
 
-
-def _order_columns(orders: Any) -> tuple[Any, ...]:
-    """The columns of `OrderPublic` (but its items) from `orders`, the table or a page of
-    it, read as the text the response writes."""
-    return (
-        orders.c.id,
-        orders.c.user_id,
-        # As its text, not an `OrderStatus`: the rows go straight into responses, which
-        # write the same text either way; SQLAlchemy's conversion of each row's status to
-        # an enum member cost 6 % of the instructions of a page of orders.
-        type_coerce(orders.c.status, String).label("status"),
-        orders.c.total_cents,
-        json_timestamp(orders.c.created_at),
-        json_timestamp(orders.c.updated_at),
-    )
-
-
-ORDER_COLUMNS = _order_columns(ORDERS)
+ORDER_COLUMNS = (
+    ORDERS.c.id,
+    ORDERS.c.user_id,
+    # As its text, not an `OrderStatus`: the rows go straight into responses, which write
+    # the same text either way; SQLAlchemy's conversion of each row's status to an enum
+    # member cost 6 % of the instructions of a page of orders.
+    type_coerce(ORDERS.c.status, String).label("status"),
+    ORDERS.c.total_cents,
+    ORDERS.c.created_at,
+    ORDERS.c.updated_at,
+)
 ITEM_COLUMNS: tuple[Any, ...] = (
     ITEMS.c.id.label("item_id"),
     ITEMS.c.product_id,
@@ -262,11 +254,9 @@ def _own_page(by_status: bool, by_user: bool) -> Select[Any]:
     of nulls (but for `is_admin` and the count) when the page is empty.
     """
     own = [ORDERS.c.user_id == bindparam("caller_id"), *_listing_filters(by_status, by_user)]
-    page = _page_of(select(ORDERS).where(*own))
+    page = _page_of(select(*ORDER_COLUMNS).where(*own))
     return (
-        select(
-            *_order_columns(page), *ITEM_COLUMNS, USERS.c.is_admin, _count_of(own).label("count")
-        )
+        select(page, *ITEM_COLUMNS, USERS.c.is_admin, _count_of(own).label("count"))
         .select_from(USERS)
         .outerjoin(page, true())
         .outerjoin(ITEMS, ITEMS.c.order_id == page.c.id)
@@ -279,9 +269,9 @@ def _own_page(by_status: bool, by_user: bool) -> Select[Any]:
 def _everyones_page(by_status: bool, by_user: bool) -> Select[Any]:
     """A page of every order (for an admin) joined to their items, with the count."""
     filters = _listing_filters(by_status, by_user)
-    page = _page_of(select(ORDERS).where(*filters))
+    page = _page_of(select(*ORDER_COLUMNS).where(*filters))
     return (
-        select(*_order_columns(page), *ITEM_COLUMNS, _count_of(filters).label("count"))
+        select(page, *ITEM_COLUMNS, _count_of(filters).label("count"))
         .outerjoin(ITEMS, ITEMS.c.order_id == page.c.id)
         .order_by(page.c.created_at.desc(), page.c.id.desc(), ITEMS.c.id)
     )
