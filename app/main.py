@@ -17,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 from app.config import Settings, get_settings
 from app.db import Database
 from app.docs import install_docs
-from app.middleware import BodySizeLimitMiddleware
+from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from app.openapi import install_openapi
 from app.routers import auth, health, orders, products, users
 
@@ -30,6 +30,7 @@ admins manage the menu, every order and the users.
 * Money is always an integer number of **cents**; timestamps are UTC, ISO 8601.
 * Lists are pages: `{"data": [...], "count", "limit", "offset"}`, newest first.
 * Every error body is `{"detail": ...}`.
+* Every `GET` also answers `HEAD`: the same status and headers, no body.
 * Log in with **Authorize** (your email as the username), then try any route.
 """
 
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = database
 
     app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -1,4 +1,5 @@
-"""A pure ASGI guard that refuses request bodies over a size limit before they are parsed."""
+"""Pure ASGI middleware: HEAD answered as GET, and a guard that refuses request bodies over
+a size limit before they are parsed."""
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -54,3 +55,26 @@ class BodySizeLimitMiddleware:
             return message
 
         return counting_receive
+
+
+class HeadAsGetMiddleware:
+    """Answers HEAD as GET, without the body: every resource that answers GET answers HEAD
+    too (RFC 9110), the same status and headers (`Content-Length` included), so that
+    `curl -I` and uptime monitors see what a GET would. Where the path has no GET, HEAD is
+    405 like any other method it lacks. The routes, and so the OpenAPI schema, list GET
+    only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)

@@ -221,7 +221,10 @@ def allowed_methods(schema: dict[str, Any], path: str) -> list[str]:
     concrete path (`/users/me`) before the templates it also fits (`/users/{user_id}`)."""
     paths: dict[str, dict[str, Any]] = schema["paths"]
     matching = [path] if path in paths else [t for t in paths if _template_regex(t).fullmatch(path)]
-    return sorted({method.upper() for template in matching for method in paths[template]})
+    methods = {method.upper() for template in matching for method in paths[template]}
+    if "GET" in methods:
+        methods.add("HEAD")  # see `HeadAsGetMiddleware`
+    return sorted(methods)
 
 
 @cache

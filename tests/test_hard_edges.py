@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.main import create_app
 from app.middleware import MAX_BODY_BYTES
-from tests.conftest import TEST_DATABASE_URL, Account, detail_of
+from app.tables import ProductPublic
+from tests.conftest import TEST_DATABASE_URL, Account, detail_of, open_order
 from tests.live_server import LiveServer, live_server
 
 MAX_ID = 2**31 - 1
@@ -312,11 +313,11 @@ async def test_a_nul_in_a_query_string_is_422(client: httpx.AsyncClient, admin: 
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("OPTIONS", "/orders", "GET, POST"),
+        ("OPTIONS", "/orders", "GET, HEAD, POST"),
         ("PUT", "/orders/1/items/2", "DELETE, PATCH"),
-        ("DELETE", "/products", "GET, POST"),
-        ("POST", "/health", "GET"),
-        ("PATCH", "/users/me", "GET"),
+        ("DELETE", "/products", "GET, HEAD, POST"),
+        ("POST", "/health", "GET, HEAD"),
+        ("PATCH", "/users/me", "GET, HEAD"),
         ("DELETE", "/users/7", "PATCH"),
     ],
 )
@@ -328,6 +329,49 @@ async def test_a_method_the_path_does_not_have_is_405_listing_every_method_it_ha
     assert response.status_code == 405
     assert response.headers["Allow"] == allow
     assert detail_of(response) == "Method Not Allowed"
+
+
+@pytest.mark.parametrize("path", ["/health", "/products", "/products?limit=1&offset=1"])
+async def test_head_answers_what_get_does_without_the_body(
+    client: httpx.AsyncClient, product: ProductPublic, path: str
+) -> None:
+    got = await client.get(path)
+    head = await client.head(path)
+
+    assert head.status_code == got.status_code == 200
+    assert head.content == b""
+    for header in ("content-type", "content-length"):
+        assert head.headers[header] == got.headers[header]
+
+
+async def test_head_where_the_path_has_no_get_is_405_listing_its_methods(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.head("/auth/login")
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "POST"
+    assert response.content == b""
+
+
+async def test_head_of_an_order_needs_a_token_as_get_does(client: httpx.AsyncClient) -> None:
+    response = await client.head("/orders/1")
+
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.content == b""
+
+
+async def test_head_of_your_order_is_200_without_the_body(
+    client: httpx.AsyncClient, customer: Account, product: ProductPublic
+) -> None:
+    order = await open_order(client, customer, (product.id, 1))
+
+    response = await client.head(f"/orders/{order['id']}", headers=customer.headers)
+
+    assert response.status_code == 200
+    assert response.content == b""
+    assert int(response.headers["content-length"]) > 0
 
 
 async def test_a_body_that_is_not_utf8_is_400_not_500(client: httpx.AsyncClient) -> None:
