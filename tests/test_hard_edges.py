@@ -335,11 +335,18 @@ async def test_a_method_the_path_does_not_have_is_405_listing_every_method_it_ha
 async def test_head_answers_what_get_does_without_the_body(
     client: httpx.AsyncClient, product: ProductPublic, path: str
 ) -> None:
-    got = await client.get(path)
-    head = await client.head(path)
+    await _assert_head_is_get_without_the_body(client, path)
+
+
+async def _assert_head_is_get_without_the_body(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str] | None = None
+) -> None:
+    got = await client.get(path, headers=headers)
+    head = await client.head(path, headers=headers)
 
     assert head.status_code == got.status_code == 200
     assert head.content == b""
+    assert int(head.headers["content-length"]) > 0
     for header in ("content-type", "content-length"):
         assert head.headers[header] == got.headers[header]
 
@@ -367,11 +374,7 @@ async def test_head_of_your_order_is_200_without_the_body(
 ) -> None:
     order = await open_order(client, customer, (product.id, 1))
 
-    response = await client.head(f"/orders/{order['id']}", headers=customer.headers)
-
-    assert response.status_code == 200
-    assert response.content == b""
-    assert int(response.headers["content-length"]) > 0
+    await _assert_head_is_get_without_the_body(client, f"/orders/{order['id']}", customer.headers)
 
 
 async def test_a_body_that_is_not_utf8_is_400_not_500(client: httpx.AsyncClient) -> None:
