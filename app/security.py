@@ -205,19 +205,25 @@ async def _bearer_token(request: Request) -> str:
     return token
 
 
-async def _user_of_token(request: Request, token: str, session: AsyncSession) -> User:
+def _user_id_of_token(request: Request, token: str) -> int:
+    """The user id of a valid access token (401 otherwise), without a database round trip."""
     try:
         claims = decode_token(token, "access", app_settings(request))
     except InvalidTokenError as exc:
         raise unauthorized(str(exc)) from exc
-    user = await session.get(User, token_user_id(claims))
+    return token_user_id(claims)
+
+
+async def active_user(session: AsyncSession, user_id: int) -> User:
+    """The user a valid token names: 401 when they no longer exist or are deactivated."""
+    user = await session.get(User, user_id)
     if user is None or not user.is_active:
         raise unauthorized("User is inactive or no longer exists")
     return user
 
 
 async def get_current_user(request: Request, session: SessionDep) -> User:
-    return await _user_of_token(request, await _bearer_token(request), session)
+    return await active_user(session, _user_id_of_token(request, await _bearer_token(request)))
 
 
 async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> User:
@@ -237,31 +243,34 @@ optional_oauth2_scheme = OAuth2PasswordBearer(
 )
 
 
-async def get_optional_user(request: Request, session: SessionDep) -> User | None:
-    """The caller of a public route: None without a token. A token that is sent must be
-    good: a forged, expired or deactivated user's token is a 401, never treated as anonymous."""
-    token = await optional_oauth2_scheme(request)
-    if token is None:
-        return None
-    return await _user_of_token(request, token, session)
-
-
 async def get_token_user_id(request: Request) -> int:
     """The user id of a valid access token, checked without a database round trip.
 
     Only for routes whose own query checks, in the same statement, that this user still
     exists and is active (the orders routes); such a route must answer 401 when not.
     """
-    try:
-        claims = decode_token(await _bearer_token(request), "access", app_settings(request))
-    except InvalidTokenError as exc:
-        raise unauthorized(str(exc)) from exc
-    return token_user_id(claims)
+    return _user_id_of_token(request, await _bearer_token(request))
 
 
-OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+async def get_optional_token_user_id(request: Request) -> int | None:
+    """For public routes: None without a token, else the user id of a valid access token
+    (a forged or expired one is a 401, never treated as anonymous). With no session among
+    its dependencies, an anonymous request costs FastAPI one resolution step less (3 % of
+    the instructions of `GET /products`); the route looks the user up with
+    `optional_caller`, only when a token came."""
+    token = await optional_oauth2_scheme(request)
+    return None if token is None else _user_id_of_token(request, token)
+
+
+async def optional_caller(session: AsyncSession, user_id: int | None) -> User | None:
+    """The caller of a public route from `OptionalTokenUserId`: None when anonymous, else
+    the active user (401 when they no longer exist or are deactivated)."""
+    return None if user_id is None else await active_user(session, user_id)
+
+
+OptionalTokenUserId = Annotated[int | None, Depends(get_optional_token_user_id)]
 TokenUserId = Annotated[int, Depends(get_token_user_id)]
 
 # What `app.openapi` declares for a route that depends on one of these.
 TOKEN_REQUIRED = frozenset({get_current_user, get_token_user_id})
-TOKEN_OPTIONAL = frozenset({get_optional_user})
+TOKEN_OPTIONAL = frozenset({get_optional_token_user_id})

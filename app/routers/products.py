@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
 from app.routers.common import PageDep, PrefixedRouter, error_responses, id_path, json_response
-from app.security import AdminUser, OptionalUser
+from app.security import AdminUser, OptionalTokenUserId, optional_caller
 from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate, table_of
 
 router = PrefixedRouter(prefix="/products", tags=["products"])
@@ -79,7 +79,7 @@ def product_not_found() -> HTTPException:
 async def list_products(
     session: SessionDep,
     page: PageDep,
-    caller: OptionalUser,
+    caller_id: OptionalTokenUserId,
     include_unavailable: Annotated[
         bool, Query(description="Admins only: list unavailable products too")
     ] = False,
@@ -88,6 +88,7 @@ async def list_products(
     add `include_unavailable=true` to see the whole menu. For anyone else the flag has no
     effect: it widens only what the caller may see, like every filter here. A bearer token
     that is sent must be valid (401 otherwise), even though none is needed."""
+    caller = await optional_caller(session, caller_id)
     everything = include_unavailable and caller is not None and caller.is_admin
     rows = (
         await session.execute(MENU_PAGE[everything], {"limit": page.limit, "offset": page.offset})
@@ -108,9 +109,10 @@ async def list_products(
     responses=error_responses(401, 404, 422),
 )
 async def read_product(
-    product_id: ProductId, session: SessionDep, caller: OptionalUser
+    product_id: ProductId, session: SessionDep, caller_id: OptionalTokenUserId
 ) -> Response:
     """An available product, to anyone. An unavailable one is 404 except for admins."""
+    caller = await optional_caller(session, caller_id)
     query = PRODUCT if caller is not None and caller.is_admin else AVAILABLE_PRODUCT
     row = (await session.execute(query, {"product_id": product_id})).first()
     if row is None:
