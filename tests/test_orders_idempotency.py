@@ -1,12 +1,16 @@
-"""`Idempotency-Key` on `POST /orders`: replays, conflicts, per-user keys, races."""
+"""`Idempotency-Key` on `POST /orders`: replays, conflicts, per-user keys, races, expiry."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
 
-from app.tables import ProductPublic
+from app.services.orders import KEY_LIFETIME, KEYS
+from app.tables import ProductPublic, utcnow
 from tests.conftest import Account, CreateUser, detail_of
 
 
@@ -21,6 +25,24 @@ async def post_order(
 async def order_count(client: httpx.AsyncClient, account: Account) -> int:
     count: int = (await client.get("/orders", headers=account.headers)).json()["count"]
     return count
+
+
+async def age_keys(app: FastAPI, account: Account, age: timedelta) -> None:
+    """Make the account's stored keys `age` old."""
+    async with app.state.db.write_sessions() as session:
+        await session.execute(
+            update(KEYS).where(KEYS.c.user_id == account.id).values(created_at=utcnow() - age)
+        )
+        await session.commit()
+
+
+async def stored_keys(app: FastAPI) -> list[tuple[int, str]]:
+    async with app.state.db.read_sessions() as session:
+        rows = await session.execute(select(KEYS.c.user_id, KEYS.c.key).order_by(KEYS.c.id))
+        return [(user_id, key) for user_id, key in rows]
+
+
+EXPIRED = KEY_LIFETIME + timedelta(seconds=1)
 
 
 async def test_same_key_and_body_replays_the_first_response(
@@ -185,3 +207,71 @@ async def test_concurrent_requests_with_one_key_and_different_bodies(
     listing = (await client.get("/orders", headers=customer.headers)).json()
     assert listing["count"] == 1
     assert listing["data"][0] == winner.json()
+
+
+async def test_a_key_still_replays_just_before_it_expires(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account
+) -> None:
+    first = await post_order(client, customer, "kept")
+    await age_keys(app, customer, KEY_LIFETIME - timedelta(minutes=1))
+
+    again = await post_order(client, customer, "kept")
+
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.content == first.content
+
+
+async def test_an_expired_key_opens_a_new_order(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account
+) -> None:
+    first = await post_order(client, customer, "yesterday")
+    await age_keys(app, customer, EXPIRED)
+
+    again = await post_order(client, customer, "yesterday")
+
+    assert again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
+    assert again.json()["id"] != first.json()["id"]
+    assert await order_count(client, customer) == 2
+
+
+async def test_an_expired_key_with_another_body_is_not_a_conflict(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account, product: ProductPublic
+) -> None:
+    await post_order(client, customer, "yesterday")
+    await age_keys(app, customer, EXPIRED)
+
+    response = await post_order(
+        client, customer, "yesterday", {"items": [{"product_id": product.id, "quantity": 1}]}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["items"][0]["product_id"] == product.id
+
+
+async def test_a_reused_expired_key_replays_its_new_order(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account
+) -> None:
+    await post_order(client, customer, "again")
+    await age_keys(app, customer, EXPIRED)
+    renewed = await post_order(client, customer, "again")
+
+    replayed = await post_order(client, customer, "again")
+
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.content == renewed.content
+
+
+async def test_storing_a_key_deletes_only_the_callers_expired_keys(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account, create_user: CreateUser
+) -> None:
+    other = await create_user()
+    for key in ("old-1", "old-2"):
+        await post_order(client, customer, key)
+    await post_order(client, other, "theirs")
+    await age_keys(app, customer, EXPIRED)
+    await age_keys(app, other, EXPIRED)
+
+    await post_order(client, customer, "new")
+
+    assert await stored_keys(app) == [(other.id, "theirs"), (customer.id, "new")]

@@ -5,6 +5,7 @@ order. Someone else's order is 404 on every route, never 403: its existence is n
 The rules (locking, totals, state changes, idempotency) live in `app.services.orders`.
 """
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Body, Header, Query, Response, status
@@ -40,8 +41,10 @@ IdempotencyKeyHeader = Annotated[
             "Any unique string (1-255 printable ASCII characters, e.g. a UUID) that makes "
             "retrying safe: the same key with the same body returns the first response "
             "again (with `Idempotent-Replayed: true`) instead of opening a second order; "
-            "the same key with another body is 409. Keys are per user. A request that "
-            "failed stored nothing, so its key can be retried."
+            "the same key with another body is 409. Keys are per user and kept for "
+            f"{orders.KEY_LIFETIME // timedelta(hours=1)} hours; sent again after that, a "
+            "key opens a new order. A request that failed stored nothing, so its key can be "
+            "retried."
         ),
     ),
 ]

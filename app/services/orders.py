@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, NoReturn
 
@@ -548,6 +548,12 @@ async def change_status(
 
 # ---------------------------------------------------------------- opening an order
 
+# An Idempotency-Key is kept for a day, as payment APIs keep theirs: far longer than any
+# client retries a request, and the table does not grow without end. An older key is
+# forgotten: sent again, it opens a new order. A caller's expired keys are deleted when
+# they store a new one (their rows only, found through the (user_id, key) index).
+KEY_LIFETIME = timedelta(hours=24)
+
 STORED_RESPONSE = select(
     KEYS.c.request_fingerprint,
     KEYS.c.response_status,
@@ -555,6 +561,10 @@ STORED_RESPONSE = select(
 ).where(
     KEYS.c.user_id == bindparam("caller_id"),
     KEYS.c.key == bindparam("idempotency_key"),
+    KEYS.c.created_at > bindparam("kept_since"),
+)
+EXPIRED_KEYS = delete(KEYS).where(
+    KEYS.c.user_id == bindparam("caller_id"), KEYS.c.created_at <= bindparam("kept_since")
 )
 
 
@@ -574,9 +584,10 @@ def request_fingerprint(body: OrderCreate) -> str:
 
 
 async def _stored_response(
-    session: AsyncSession, caller_id: int, key: str, fingerprint: str
+    session: AsyncSession, caller_id: int, key: str, fingerprint: str, kept_since: datetime
 ) -> CreatedOrder | None:
-    params = {"caller_id": caller_id, "idempotency_key": key}
+    """The response stored with the caller's key, unless it expired; 409 for another body."""
+    params = {"caller_id": caller_id, "idempotency_key": key, "kept_since": kept_since}
     stored = (await session.execute(STORED_RESPONSE, params)).first()
     if stored is None:
         return None
@@ -606,14 +617,18 @@ async def create_order(
 
     With an idempotency key, the first successful response is stored with the key, in the
     same transaction as the order; a retry with the same key and body gets that response
-    back, with another body a 409. Of concurrent requests with one key, one inserts the key
-    and the others, blocked on its unique index until that commits, replay it.
+    back, with another body a 409, for `KEY_LIFETIME`. Of concurrent requests with one key,
+    one inserts the key and the others, blocked on its unique index until that commits,
+    replay it.
     """
     if await session.scalar(ACTIVE_CALLER, {"caller_id": caller_id}) is None:
         raise unauthorized(USER_GONE)
     fingerprint = request_fingerprint(body)
+    kept_since = utcnow() - KEY_LIFETIME
     if idempotency_key is not None:
-        stored = await _stored_response(session, caller_id, idempotency_key, fingerprint)
+        stored = await _stored_response(
+            session, caller_id, idempotency_key, fingerprint, kept_since
+        )
         if stored is not None:
             return stored
 
@@ -645,6 +660,8 @@ async def create_order(
     if idempotency_key is None:
         return created
 
+    # Makes room for the key, should it have expired, and keeps the table small.
+    await session.execute(EXPIRED_KEYS, {"caller_id": caller_id, "kept_since": kept_since})
     session.add(
         IdempotencyKey(
             user_id=caller_id,
@@ -660,7 +677,9 @@ async def create_order(
     except IntegrityError:
         # A concurrent request with this key won; its order is the one to return.
         await session.rollback()
-        stored = await _stored_response(session, caller_id, idempotency_key, fingerprint)
+        stored = await _stored_response(
+            session, caller_id, idempotency_key, fingerprint, kept_since
+        )
         if stored is None:
             raise
         return stored
