@@ -43,6 +43,9 @@ class InvalidTokenError(Exception):
     """The token is malformed, forged, expired or of the wrong type."""
 
 
+USER_GONE = "User is inactive or no longer exists"
+
+
 def unauthorized(detail: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
@@ -218,7 +221,7 @@ async def active_user(session: AsyncSession, user_id: int) -> User:
     """The user a valid token names: 401 when they no longer exist or are deactivated."""
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        raise unauthorized("User is inactive or no longer exists")
+        raise unauthorized(USER_GONE)
     return user
 
 

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from app.config import Settings
 from app.security import (
+    USER_GONE,
     InvalidTokenError,
     decode_token,
     encode_token,
@@ -160,7 +161,7 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
     family_id, user_id = row
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        raise unauthorized("User is inactive or no longer exists")
+        raise unauthorized(USER_GONE)
     pair = issue_token_pair(session, user_id, settings, family_id=family_id)
     await session.commit()
     return pair

@@ -47,7 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.security import unauthorized
+from app.security import USER_GONE, unauthorized
 from app.tables import (
     MAX_QUANTITY,
     IdempotencyKey,
@@ -62,8 +62,6 @@ from app.tables import (
     table_of,
     utcnow,
 )
-
-USER_GONE = "User is inactive or no longer exists"
 
 ORDERS = table_of(Order)
 ITEMS = table_of(OrderItem)
