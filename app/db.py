@@ -370,6 +370,9 @@ async def _decode_timestamps_through_the_memo(driver_connection: Any) -> None:
 
 
 def _configure_postgresql(engine: AsyncEngine) -> None:
+    if engine.dialect.driver != "asyncpg":  # the codec is made for asyncpg; others keep theirs
+        return
+
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.run_async(_decode_timestamps_through_the_memo)

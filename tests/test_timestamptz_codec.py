@@ -88,6 +88,16 @@ if TEST_DATABASE_URL is not None:
         url = make_url(TEST_DATABASE_URL).set(drivername="postgresql")
         return await asyncpg.connect(url.render_as_string(hide_password=False))
 
+    async def test_the_apps_connections_decode_timestamps_through_the_memo(
+        app: FastAPI,
+    ) -> None:
+        query = text("SELECT '2026-11-28 23:30:07.123456+00'::timestamptz")
+        async with app.state.db.engine.connect() as connection:
+            first = (await connection.execute(query)).scalar_one()
+            again = (await connection.execute(query)).scalar_one()
+
+        assert again is first  # asyncpg's own codec makes a new datetime every time
+
     async def test_timestamps_read_through_the_app_equal_asyncpgs_own(app: FastAPI) -> None:
         query = "SELECT " + ", ".join(f"'{value}'::timestamptz" for value in STORED)
         plain = await asyncpg_itself()
