@@ -41,6 +41,7 @@ from sqlalchemy.pool import PoolResetState
 from sqlalchemy.util import EMPTY_DICT, await_
 
 from app.config import Settings
+from app.tables import DECODED_TIMESTAMPS_KEPT
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -316,10 +317,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 # microseconds since 2000 plus a `timedelta`): 6,500 instructions each, a third of the
 # cost of a menu row, and two of every row of a page of orders. Yet the same values come
 # back again and again: an order's timestamps on each row of its items, the menu's at
-# every read. The connections decode them through a memo of the last values instead,
-# giving what asyncpg gives (`tests/test_timestamptz_codec.py` compares the two).
-# Measured in instructions per request: a page of orders -19 %, the menu -6 %, an
-# order -2 %.
+# every read. The connections decode them through a memo of the last values instead
+# (as SQLite's timestamps are, see `app.tables`), giving what asyncpg gives
+# (`tests/test_timestamptz_codec.py` compares the two). Measured in instructions per
+# request: a page of orders -19 %, the menu -6 %, an order -2 %.
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PG_INFINITY = 2**63 - 1
@@ -327,7 +328,6 @@ PG_NEGATIVE_INFINITY = -(2**63)
 ONE_MICROSECOND = timedelta(microseconds=1)
 # The instants of `datetime.max` and `datetime.min` in UTC, which asyncpg sends as infinities.
 INFINITIES = {252_455_615_999_999_999: PG_INFINITY, -63_082_281_600_000_000: PG_NEGATIVE_INFINITY}
-DECODED_TIMESTAMPS_KEPT = 4096  # far more than one page holds; a datetime is immutable
 
 
 @lru_cache(maxsize=DECODED_TIMESTAMPS_KEPT)

@@ -163,6 +163,18 @@ async def test_a_timestamp_written_to_sqlite_reads_back_the_same(sqlite: Databas
         assert await session.scalar(select(STAMPS.c.at)) == written
 
 
+async def test_a_timestamp_read_again_from_sqlite_is_the_memos_object(sqlite: Database) -> None:
+    async with sqlite.engine.begin() as connection:
+        await connection.run_sync(STAMPS.metadata.create_all)
+        await connection.execute(STAMPS.insert().values(id=1, at=datetime(2026, 1, 2, tzinfo=UTC)))
+    async with sqlite.read_sessions() as session:
+        first = await session.scalar(select(STAMPS.c.at))
+        again = await session.scalar(select(STAMPS.c.at))
+
+    assert first is not None
+    assert again is first  # parsed once, not once per read
+
+
 async def test_a_timestamp_reads_back_from_the_database_as_an_aware_utc_datetime(
     app: FastAPI,
 ) -> None:
