@@ -8,7 +8,7 @@ from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import SessionDep
+from app.db import SessionDep, read_rows
 from app.routers.common import PageDep, PrefixedRouter, error_responses, id_path, json_response
 from app.security import AdminUser, OptionalTokenUserId, optional_caller
 from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate, table_of
@@ -90,11 +90,11 @@ async def list_products(
     that is sent must be valid (401 otherwise), even though none is needed."""
     caller = await optional_caller(session, caller_id)
     everything = include_unavailable and caller is not None and caller.is_admin
-    rows = (
-        await session.execute(MENU_PAGE[everything], {"limit": page.limit, "offset": page.offset})
-    ).all()
+    rows = await read_rows(
+        session, MENU_PAGE[everything], {"limit": page.limit, "offset": page.offset}
+    )
     if rows:
-        count = rows[0].count
+        *_product, count = rows[0]
     else:  # past the last page (or an empty menu): the count still has to be told
         count = await session.scalar(MENU_COUNT[everything]) if page.offset else 0
     menu = _products_json(rows)
@@ -114,10 +114,10 @@ async def read_product(
     """An available product, to anyone. An unavailable one is 404 except for admins."""
     caller = await optional_caller(session, caller_id)
     query = PRODUCT if caller is not None and caller.is_admin else AVAILABLE_PRODUCT
-    row = (await session.execute(query, {"product_id": product_id})).first()
-    if row is None:
+    rows = await read_rows(session, query, {"product_id": product_id})
+    if not rows:
         raise product_not_found()
-    return json_response(_products_json([row])[0])
+    return json_response(_products_json(rows)[0])
 
 
 async def _commit_product(session: AsyncSession) -> None:

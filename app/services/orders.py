@@ -47,6 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import read_rows
 from app.security import USER_GONE, unauthorized
 from app.tables import (
     MAX_QUANTITY,
@@ -207,10 +208,11 @@ async def _raise_missing_order(session: AsyncSession, caller_id: int) -> NoRetur
 
 async def read_order(session: AsyncSession, caller_id: int, order_id: int) -> OrderJSON:
     """The order with its items, in one statement that also checks the caller."""
-    rows = (await session.execute(READ_ORDER, {"caller_id": caller_id, "order_id": order_id})).all()
+    rows = await read_rows(session, READ_ORDER, {"caller_id": caller_id, "order_id": order_id})
     if not rows:
         raise unauthorized(USER_GONE)
-    if rows[0].id is None:
+    found_id, *_columns = rows[0]
+    if found_id is None:
         raise order_not_found()
     return _orders_from_rows(rows)[0]
 
@@ -305,17 +307,18 @@ async def list_orders(
         "limit": limit,
         "offset": offset,
     }
-    rows = (await session.execute(_own_page(by_status, by_user), params)).all()
+    rows = await read_rows(session, _own_page(by_status, by_user), params)
     if not rows:
         raise unauthorized(USER_GONE)
-    if rows[0].is_admin:
-        rows = (await session.execute(_everyones_page(by_status, by_user), params)).all()
+    *_columns, caller_is_admin, _count = rows[0]
+    if caller_is_admin:
+        rows = await read_rows(session, _everyones_page(by_status, by_user), params)
         if not rows:
             count = await session.scalar(_everyones_count(by_status, by_user), params)
             return {"data": [], "count": count, "limit": limit, "offset": offset}
     return {
         "data": _orders_from_rows(rows),
-        "count": rows[0].count,
+        "count": rows[0][-1],  # each row ends with the count
         "limit": limit,
         "offset": offset,
     }

@@ -1,0 +1,156 @@
+"""`app.db.read_rows`: the rows of the hot reads, straight from asyncpg where it can, and
+otherwise through SQLAlchemy, always the rows `session.execute(...).all()` gives.
+
+Everywhere: the same rows as SQLAlchemy's. On PostgreSQL (TEST_DATABASE_URL): which
+reads go to the driver, which stay with SQLAlchemy, and how a driver error is reported.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import Float, Row, Select, bindparam, func, literal_column, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db import Database, read_rows
+from app.routers.products import MENU_PAGE
+from app.services.orders import ORDERS, READ_ORDER, _everyones_page, _own_page
+from app.tables import OrderStatus, ProductPublic
+from tests.conftest import TEST_DATABASE_URL, Account, count_statements, open_order
+
+pytestmark = pytest.mark.usefixtures("orders")
+
+PARAMS = {
+    "caller_id": 0,  # set per test
+    "order_id": 0,
+    "limit": 20,
+    "offset": 0,
+    "status": OrderStatus.PENDING,
+    "user_id": 0,
+}
+
+
+@pytest.fixture
+async def orders(
+    client: httpx.AsyncClient, customer: Account, product: ProductPublic
+) -> list[dict[str, Any]]:
+    return [await open_order(client, customer, (product.id, quantity)) for quantity in (1, 2)]
+
+
+@pytest.fixture
+def params(customer: Account, orders: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**PARAMS, "caller_id": customer.id, "user_id": customer.id, "order_id": orders[0]["id"]}
+
+
+@pytest.fixture
+async def reader(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    async with app.state.db.read_sessions() as session:
+        yield session
+
+
+HOT_READS = {
+    "menu": MENU_PAGE[False],
+    "order": READ_ORDER,
+    "own page": _own_page(False, False),
+    "own page by status and user": _own_page(True, True),
+    "everyone's page by status": _everyones_page(True, False),
+}
+
+
+@pytest.mark.parametrize("statement", HOT_READS.values(), ids=HOT_READS.keys())
+async def test_read_rows_gives_the_rows_sqlalchemy_gives(
+    reader: AsyncSession, params: dict[str, Any], statement: Select[Any]
+) -> None:
+    rows = await read_rows(reader, statement, params)
+    expected = (await reader.execute(statement, params)).all()
+
+    assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
+    assert rows
+
+
+if TEST_DATABASE_URL is not None:
+
+    @pytest.mark.parametrize("statement", HOT_READS.values(), ids=HOT_READS.keys())
+    async def test_a_hot_read_goes_straight_to_asyncpg(
+        reader: AsyncSession, params: dict[str, Any], statement: Select[Any]
+    ) -> None:
+        rows = await read_rows(reader, statement, params)
+
+        assert all(isinstance(row, asyncpg.Record) for row in rows)
+
+    async def test_a_read_in_a_write_session_goes_through_sqlalchemy(
+        app: FastAPI, params: dict[str, Any]
+    ) -> None:
+        async with app.state.db.write_sessions() as writer:
+            rows = await read_rows(writer, READ_ORDER, params)
+
+        assert rows
+        assert all(isinstance(row, Row) for row in rows)
+
+    async def test_reads_go_through_sqlalchemy_while_statements_are_watched(
+        app: FastAPI, reader: AsyncSession, params: dict[str, Any]
+    ) -> None:
+        with count_statements(app) as statements:
+            rows = await read_rows(reader, READ_ORDER, params)
+
+        assert all(isinstance(row, Row) for row in rows)
+        assert len(statements) == 1
+
+    async def test_a_column_that_sqlalchemy_converts_is_read_through_it(
+        reader: AsyncSession, params: dict[str, Any]
+    ) -> None:
+        statuses = select(ORDERS.c.status).where(ORDERS.c.id == bindparam("order_id"))
+
+        rows = await read_rows(reader, statuses, params)
+
+        assert [tuple(row) for row in rows] == [(OrderStatus.PENDING,)]
+
+    async def test_a_statement_with_an_in_list_is_read_through_sqlalchemy(
+        reader: AsyncSession, orders: list[dict[str, Any]]
+    ) -> None:
+        in_list = ORDERS.c.id.in_(bindparam("ids", expanding=True))
+        ids = select(ORDERS.c.id).where(in_list).order_by(ORDERS.c.id)
+
+        rows = await read_rows(reader, ids, {"ids": [order["id"] for order in orders]})
+
+        assert [tuple(row) for row in rows] == [(order["id"],) for order in orders]
+
+    async def test_a_driver_error_is_reported_as_sqlalchemy_reports_it(
+        reader: AsyncSession,
+    ) -> None:
+        division_by_zero = select(literal_column("1") / bindparam("zero"))
+        with pytest.raises(DBAPIError) as from_sqlalchemy:
+            await reader.execute(division_by_zero, {"zero": 0})
+
+        with pytest.raises(DBAPIError, match="division by zero") as from_read_rows:
+            await read_rows(reader, division_by_zero, {"zero": 0})
+
+        assert type(from_read_rows.value) is type(from_sqlalchemy.value)
+
+    async def test_a_cancelled_read_leaves_its_connection_fit_for_the_next(
+        settings: Settings,
+    ) -> None:
+        database = Database.from_settings(
+            settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
+        )
+        a_long_sleep = select(func.pg_sleep(bindparam("seconds", type_=Float)))
+
+        async def read_slowly() -> None:
+            async with database.read_sessions() as session:
+                await read_rows(session, a_long_sleep, {"seconds": 5.0})
+
+        try:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(read_slowly(), timeout=0.2)
+            async with database.read_sessions() as session:  # on the pool's one connection
+                rows = await read_rows(session, select(literal_column("1")), {})
+        finally:
+            await database.dispose()
+
+        assert [tuple(row) for row in rows] == [(1,)]
