@@ -12,7 +12,15 @@ from fastapi import Body, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
-from app.routers.common import PageDep, PrefixedRouter, error_responses, id_path, json_response
+from app.routers.common import (
+    DEFAULT_LIMIT,
+    Limit,
+    Offset,
+    PrefixedRouter,
+    error_responses,
+    id_path,
+    json_response,
+)
 from app.security import TokenUserId
 from app.services import orders
 from app.services.orders import OrderJSON
@@ -91,7 +99,8 @@ async def create_order(
 async def list_orders(
     caller_id: TokenUserId,
     session: SessionDep,
-    page: PageDep,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     status_filter: Annotated[
         OrderStatus | None, Query(alias="status", description="Only orders in this state")
     ] = None,
@@ -107,8 +116,8 @@ async def list_orders(
     listing = await orders.list_orders(
         session,
         caller_id,
-        limit=page.limit,
-        offset=page.offset,
+        limit=limit,
+        offset=offset,
         status_filter=status_filter,
         user_id=user_id,
     )

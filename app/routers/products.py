@@ -9,7 +9,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep, read_rows
-from app.routers.common import PageDep, PrefixedRouter, error_responses, id_path, json_response
+from app.routers.common import (
+    DEFAULT_LIMIT,
+    Limit,
+    Offset,
+    PrefixedRouter,
+    error_responses,
+    id_path,
+    json_response,
+)
 from app.security import AdminUser, OptionalTokenUserId, optional_caller
 from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate, table_of
 
@@ -78,8 +86,9 @@ def product_not_found() -> HTTPException:
 )
 async def list_products(
     session: SessionDep,
-    page: PageDep,
     caller_id: OptionalTokenUserId,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
     include_unavailable: Annotated[
         bool, Query(description="Admins only: list unavailable products too")
     ] = False,
@@ -90,15 +99,13 @@ async def list_products(
     that is sent must be valid (401 otherwise), even though none is needed."""
     caller = await optional_caller(session, caller_id)
     everything = include_unavailable and caller is not None and caller.is_admin
-    rows = await read_rows(
-        session, MENU_PAGE[everything], {"limit": page.limit, "offset": page.offset}
-    )
+    rows = await read_rows(session, MENU_PAGE[everything], {"limit": limit, "offset": offset})
     if rows:
         *_product, count = rows[0]
     else:  # past the last page (or an empty menu): the count still has to be told
-        count = await session.scalar(MENU_COUNT[everything]) if page.offset else 0
+        count = await session.scalar(MENU_COUNT[everything]) if offset else 0
     menu = _products_json(rows)
-    return json_response({"data": menu, "count": count, "limit": page.limit, "offset": page.offset})
+    return json_response({"data": menu, "count": count, "limit": limit, "offset": offset})
 
 
 @router.get(

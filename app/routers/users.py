@@ -6,7 +6,15 @@ from fastapi import HTTPException, status
 from sqlmodel import col, select
 
 from app.db import SessionDep
-from app.routers.common import PageDep, PrefixedRouter, count_rows, error_responses, id_path
+from app.routers.common import (
+    DEFAULT_LIMIT,
+    Limit,
+    Offset,
+    PrefixedRouter,
+    count_rows,
+    error_responses,
+    id_path,
+)
 from app.security import AdminUser, CurrentUser
 from app.tables import Page, User, UserPublic, UserUpdate
 
@@ -39,16 +47,19 @@ async def patch_me() -> None:
     summary="List users (admin)",
     responses=error_responses(401, 403, 422),
 )
-async def list_users(_admin: AdminUser, session: SessionDep, page: PageDep) -> Page[User]:
+async def list_users(
+    _admin: AdminUser,
+    session: SessionDep,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+) -> Page[User]:
     """Every user, newest first."""
     query = select(User)
     count = await count_rows(session, query)
     users = await session.scalars(
-        query.order_by(col(User.created_at).desc(), col(User.id).desc())
-        .limit(page.limit)
-        .offset(page.offset)
+        query.order_by(col(User.created_at).desc(), col(User.id).desc()).limit(limit).offset(offset)
     )
-    return Page(data=list(users), count=count, limit=page.limit, offset=page.offset)
+    return Page(data=list(users), count=count, limit=limit, offset=offset)
 
 
 @router.patch(
