@@ -38,7 +38,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import PoolResetState
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection, PoolResetState
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import EMPTY_DICT, await_
 
@@ -437,6 +438,12 @@ def _driver_query(statement: Select[Any], dialect: Dialect) -> _DriverQuery | No
     return _DriverQuery(compiled.string, compiled, converters)
 
 
+def _driver_connection_of(session: Session) -> PoolProxiedConnection:
+    # In one hop to SQLAlchemy's greenlet (rather than `session.connection()`, then
+    # `get_raw_connection()`): the session's connection, checked out on first use.
+    return session.connection().connection
+
+
 def _statements_watched(bind: Engine | Connection) -> bool:
     events = bind.dispatch
     return bool(events.before_cursor_execute or events.after_cursor_execute)
@@ -451,7 +458,7 @@ async def read_rows(
     bind = session.get_bind()
     query = _driver_query(statement, bind.dialect)
     if query is not None and not _statements_watched(bind):
-        raw = await (await session.connection()).get_raw_connection()
+        raw = await session.run_sync(_driver_connection_of)
         driver, adapter = raw.driver_connection, raw.dbapi_connection
         if driver is not None and adapter is not None and adapter.autocommit:
             # On an error, the read runs again the usual way, so that SQLAlchemy reports it
