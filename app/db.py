@@ -12,7 +12,6 @@ a dependency's `yield` too late for a failed commit to change the response.
 """
 
 import asyncio
-import contextlib
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -449,6 +448,23 @@ def _statements_watched(bind: Engine | Connection) -> bool:
     return bool(events.before_cursor_execute or events.after_cursor_execute)
 
 
+async def _fetch_or_none(
+    driver: Any, query: _DriverQuery, params: Mapping[str, Any]
+) -> Sequence[Sequence[Any]] | None:
+    """The rows from asyncpg, or None when it fails: the read then runs again the usual
+    way, so that SQLAlchemy reports the error as it reports every database error (a lost
+    connection: the pool renewed, then a 503). Outside a transaction, a failed SELECT
+    leaves nothing behind. Not after a timeout (the database too slow, or gone silent):
+    running it again would only make the caller wait as long again (a 503 either way)."""
+    try:
+        records: Sequence[Sequence[Any]] = await driver.fetch(query.sql, *query.arguments(params))
+    except TimeoutError:
+        raise
+    except Exception:
+        return None
+    return records
+
+
 async def read_rows(
     session: AsyncSession, statement: Select[Any], params: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:
@@ -461,13 +477,8 @@ async def read_rows(
         raw = await session.run_sync(_driver_connection_of)
         driver, adapter = raw.driver_connection, raw.dbapi_connection
         if driver is not None and adapter is not None and adapter.autocommit:
-            # On an error, the read runs again the usual way, so that SQLAlchemy reports it
-            # as it reports every database error (a lost connection: dropped from the
-            # pool, then a 503). Outside a transaction a failed SELECT leaves nothing behind.
-            with contextlib.suppress(Exception):
-                records: Sequence[Sequence[Any]] = await driver.fetch(
-                    query.sql, *query.arguments(params)
-                )
+            records = await _fetch_or_none(driver, query, params)
+            if records is not None:
                 return records
     rows: Sequence[Sequence[Any]] = (await session.execute(statement, params)).all()
     return rows

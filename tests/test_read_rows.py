@@ -7,7 +7,7 @@ reads go to the driver, which stay with SQLAlchemy, and how a driver error is re
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import httpx
@@ -132,6 +132,21 @@ if TEST_DATABASE_URL is not None:
             await read_rows(reader, division_by_zero, {"zero": 0})
 
         assert type(from_read_rows.value) is type(from_sqlalchemy.value)
+
+    async def test_a_read_that_times_out_is_not_run_again(
+        reader: AsyncSession, params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        async def time_out(*_args: Any, **_kwargs: Any) -> NoReturn:
+            raise TimeoutError
+
+        async def run_again(*_args: Any, **_kwargs: Any) -> NoReturn:
+            raise AssertionError("the read ran again through SQLAlchemy")
+
+        monkeypatch.setattr(asyncpg.Connection, "fetch", time_out)
+        monkeypatch.setattr(AsyncSession, "execute", run_again)
+
+        with pytest.raises(TimeoutError):
+            await read_rows(reader, READ_ORDER, params)
 
     async def test_a_cancelled_read_leaves_its_connection_fit_for_the_next(
         settings: Settings,
