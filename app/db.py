@@ -1,5 +1,5 @@
-"""Engine, SQLite pragmas, PostgreSQL's timestamp codec, session factories and the one
-session dependency.
+"""Engine, SQLite pragmas, PostgreSQL's timestamp codec, the hot reads' direct path to
+asyncpg (`read_rows`), session factories and the one session dependency.
 
 Requests with a safe method (GET, HEAD, OPTIONS) get a read-only session that runs
 without an explicit transaction (no BEGIN/ROLLBACK round trips). Every other request
