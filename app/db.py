@@ -470,7 +470,10 @@ async def read_rows(
 ) -> Sequence[Sequence[Any]]:
     """Every row of `statement` run with `params` in `session`, each a sequence of its
     columns' values in order (read them by position: asyncpg's records have no
-    attributes for the columns). The same rows `session.execute(...).all()` gives."""
+    attributes for the columns). The same rows `session.execute(...).all()` gives.
+
+    For statements built once (module constants, or cached builders): each is compiled
+    for the driver once per dialect, and remembered by identity."""
     bind = session.get_bind()
     query = _driver_query(statement, bind.dialect)
     if query is not None and not _statements_watched(bind):
