@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from app.config import Settings
-from app.security import encode_token
+from app.security import USER_GONE, encode_token
 from app.tables import ProductPublic, User
 from tests.conftest import Account, CreateProduct, count_statements, detail_of
 
@@ -143,6 +143,33 @@ async def test_deactivated_admin_token_on_the_menu_is_401(
     )
 
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/products", "/products/{id}"])
+async def test_a_deactivated_customers_token_on_a_public_read_is_401(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account, product: ProductPublic, path: str
+) -> None:
+    async with app.state.db.write_sessions() as session:
+        await session.execute(
+            update(User).where(col(User.id) == customer.id).values(is_active=False)
+        )
+        await session.commit()
+
+    response = await client.get(path.format(id=product.id), headers=customer.headers)
+
+    assert response.status_code == 401
+    assert detail_of(response) == USER_GONE
+
+
+async def test_a_signed_in_customer_reads_the_menu_as_anyone_does(
+    client: httpx.AsyncClient, customer: Account, product: ProductPublic
+) -> None:
+    anonymous = await client.get("/products")
+
+    signed_in = await client.get("/products", headers=customer.headers)
+
+    assert signed_in.status_code == 200
+    assert signed_in.json() == anonymous.json()
 
 
 async def test_read_product(client: httpx.AsyncClient, product: ProductPublic) -> None:

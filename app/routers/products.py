@@ -18,7 +18,7 @@ from app.routers.common import (
     id_path,
     json_response,
 )
-from app.security import AdminUser, OptionalTokenUserId, optional_caller
+from app.security import AdminUser, OptionalTokenUserId, caller_is_admin
 from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate, table_of
 
 router = PrefixedRouter(prefix="/products", tags=["products"])
@@ -97,8 +97,8 @@ async def list_products(
     add `include_unavailable=true` to see the whole menu. For anyone else the flag has no
     effect: it widens only what the caller may see, like every filter here. A bearer token
     that is sent must be valid (401 otherwise), even though none is needed."""
-    caller = await optional_caller(session, caller_id)
-    everything = include_unavailable and caller is not None and caller.is_admin
+    is_admin = await caller_is_admin(session, caller_id)  # a gone user's token: 401, always
+    everything = include_unavailable and is_admin
     rows = await read_rows(session, MENU_PAGE[everything], {"limit": limit, "offset": offset})
     if rows:
         *_product, count = rows[0]
@@ -119,8 +119,7 @@ async def read_product(
     product_id: ProductId, session: SessionDep, caller_id: OptionalTokenUserId
 ) -> Response:
     """An available product, to anyone. An unavailable one is 404 except for admins."""
-    caller = await optional_caller(session, caller_id)
-    query = PRODUCT if caller is not None and caller.is_admin else AVAILABLE_PRODUCT
+    query = PRODUCT if await caller_is_admin(session, caller_id) else AVAILABLE_PRODUCT
     rows = await read_rows(session, query, {"product_id": product_id})
     if not rows:
         raise product_not_found()

@@ -48,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import read_rows
-from app.security import USER_GONE, unauthorized
+from app.security import ACTIVE_CALLER, USER_GONE, is_the_active_caller, unauthorized
 from app.tables import (
     MAX_QUANTITY,
     IdempotencyKey,
@@ -109,19 +109,12 @@ def _caller_may_see_order() -> ColumnElement[bool]:
     return or_(USERS.c.is_admin, ORDERS.c.user_id == USERS.c.id)
 
 
-def _is_the_active_caller() -> ColumnElement[bool]:
-    return and_(USERS.c.id == bindparam("caller_id"), USERS.c.is_active)
-
-
-ACTIVE_CALLER = select(USERS.c.is_admin).where(_is_the_active_caller())
-"""The caller's `is_admin`, or no row when the token's user is gone or deactivated."""
-
 READ_ORDER = (
     select(*ORDER_COLUMNS, *ITEM_COLUMNS)
     .select_from(USERS)
     .outerjoin(ORDERS, and_(ORDERS.c.id == bindparam("order_id"), _caller_may_see_order()))
     .outerjoin(ITEMS, ITEMS.c.order_id == ORDERS.c.id)
-    .where(_is_the_active_caller())
+    .where(is_the_active_caller())
     .order_by(ITEMS.c.id)
 )
 """No row: the caller is gone (401). A row of nulls: no such order for this caller (404)."""
@@ -260,7 +253,7 @@ def _own_page(by_status: bool, by_user: bool) -> Select[Any]:
         .select_from(USERS)
         .outerjoin(page, true())
         .outerjoin(ITEMS, ITEMS.c.order_id == page.c.id)
-        .where(_is_the_active_caller())
+        .where(is_the_active_caller())
         .order_by(page.c.created_at.desc(), page.c.id.desc(), ITEMS.c.id)
     )
 
@@ -338,7 +331,7 @@ def _lock_order(*, with_product: bool) -> Select[Any]:
     """The order's status, the row locked until the transaction ends; no row when the
     caller may not see it. With the product to be added, looked up in the same statement."""
     statement = select(ORDERS.c.status).join(
-        USERS, and_(_is_the_active_caller(), _caller_may_see_order())
+        USERS, and_(is_the_active_caller(), _caller_may_see_order())
     )
     if with_product:
         statement = statement.add_columns(*PRODUCT_COLUMNS).outerjoin(
