@@ -399,10 +399,9 @@ def _configure_postgresql(engine: AsyncEngine) -> None:
 
 @dataclass(frozen=True)
 class _DriverQuery:
-    """A statement as asyncpg takes it: its SQL, and how to turn named values into
+    """A statement as asyncpg takes it: compiled (its SQL), and how to turn named values into
     positional arguments (with SQLAlchemy's conversion of each, where its type has one)."""
 
-    sql: str
     compiled: SQLCompiler
     converters: tuple[tuple[str, Callable[[Any], Any] | None], ...]
 
@@ -434,7 +433,7 @@ def _driver_query(statement: Select[Any], dialect: Dialect) -> _DriverQuery | No
         (name, binds[name].type.dialect_impl(dialect).bind_processor(dialect))
         for name in compiled.positiontup or ()
     )
-    return _DriverQuery(compiled.string, compiled, converters)
+    return _DriverQuery(compiled, converters)
 
 
 def _driver_connection_of(session: Session) -> PoolProxiedConnection:
@@ -457,7 +456,9 @@ async def _fetch_or_none(
     leaves nothing behind. Not after a timeout (the database too slow, or gone silent):
     running it again would only make the caller wait as long again (a 503 either way)."""
     try:
-        records: Sequence[Sequence[Any]] = await driver.fetch(query.sql, *query.arguments(params))
+        records: Sequence[Sequence[Any]] = await driver.fetch(
+            query.compiled.string, *query.arguments(params)
+        )
     except TimeoutError:
         raise
     except Exception:

@@ -276,19 +276,22 @@ ACTIVE_CALLER = select(USERS.c.is_admin).where(is_the_active_caller())
 """The caller's `is_admin`, or no row when the token's user is gone or deactivated."""
 
 
-async def caller_is_admin(session: AsyncSession, user_id: int | None) -> bool:
-    """Whether the caller of a public route (from `OptionalTokenUserId`) is an admin:
-    False when anonymous; 401 when their token's user no longer exists or is deactivated.
-    One column of one row, read directly (`read_rows`): a signed-in read of the menu
-    costs little more than an anonymous one (loading the whole `User` through the ORM
-    doubled it)."""
-    if user_id is None:
-        return False
+async def require_active_caller(session: AsyncSession, user_id: int) -> bool:
+    """Whether the user a valid token names is an admin; 401 when they no longer exist or
+    are deactivated. One column of one row, read directly (`read_rows`)."""
     rows = await read_rows(session, ACTIVE_CALLER, {"caller_id": user_id})
     if not rows:
         raise unauthorized(USER_GONE)
     (is_admin,) = rows[0]
     return bool(is_admin)
+
+
+async def caller_is_admin(session: AsyncSession, user_id: int | None) -> bool:
+    """Whether the caller of a public route (from `OptionalTokenUserId`) is an admin:
+    False when anonymous, else as `require_active_caller` (a signed-in read of the menu
+    costs little more than an anonymous one; loading the whole `User` through the ORM
+    doubled it)."""
+    return user_id is not None and await require_active_caller(session, user_id)
 
 
 OptionalTokenUserId = Annotated[int | None, Depends(get_optional_token_user_id)]

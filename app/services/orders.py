@@ -48,7 +48,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import read_rows
-from app.security import ACTIVE_CALLER, USER_GONE, is_the_active_caller, unauthorized
+from app.security import USER_GONE, is_the_active_caller, require_active_caller, unauthorized
 from app.tables import (
     MAX_QUANTITY,
     IdempotencyKey,
@@ -194,8 +194,7 @@ def _orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[OrderJSON]:
 
 async def _raise_missing_order(session: AsyncSession, caller_id: int) -> NoReturn:
     """The order query found nothing: 401 when the caller is gone, else 404."""
-    if await session.scalar(ACTIVE_CALLER, {"caller_id": caller_id}) is None:
-        raise unauthorized(USER_GONE)
+    await require_active_caller(session, caller_id)
     raise order_not_found()
 
 
@@ -615,8 +614,7 @@ async def create_order(
     one inserts the key and the others, blocked on its unique index until that commits,
     replay it.
     """
-    if await session.scalar(ACTIVE_CALLER, {"caller_id": caller_id}) is None:
-        raise unauthorized(USER_GONE)
+    await require_active_caller(session, caller_id)
     fingerprint = request_fingerprint(body)
     kept_since = utcnow() - KEY_LIFETIME
     if idempotency_key is not None:
