@@ -17,6 +17,7 @@ from sqlalchemy import exc as sa_exc
 from app.config import Settings, get_settings
 from app.db import Database
 from app.docs import install_docs
+from app.error_handlers import install_error_handlers
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from app.openapi import install_openapi
 from app.routers import auth, health, orders, products, users
@@ -74,14 +75,6 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.connection_invalidated:
         return _database_unavailable(request, exc)
     raise exc
-
-
-def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse(
-        {"detail": "The request conflicts with data that changed meanwhile; retry it"},
-        status_code=status.HTTP_409_CONFLICT,
-    )
 
 
 def _data_error(request: Request, exc: Exception) -> JSONResponse:
@@ -174,7 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.add_exception_handler(RequestValidationError, _request_validation_error)
-    app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
+    install_error_handlers(app)
     app.add_exception_handler(sa_exc.DataError, _data_error)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)

@@ -15,14 +15,15 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import bcrypt
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import ColumnElement, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db import SessionDep, read_rows
-from app.tables import MAX_ID, User, table_of, utcnow
+from app.db import SessionDep
+from app.errors import AdminRequired, Unauthorized, UserGone
+from app.services.callers import active_caller_is_admin
+from app.tables import MAX_ID, User, utcnow
 
 T = TypeVar("T")
 ALGORITHM = "HS256"
@@ -42,16 +43,6 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 class InvalidTokenError(Exception):
     """The token is malformed, forged, expired or of the wrong type."""
-
-
-USER_GONE = "User is inactive or no longer exists"
-USERS = table_of(User)
-
-
-def unauthorized(detail: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
-    )
 
 
 # ---------------------------------------------------------------- passwords
@@ -215,7 +206,7 @@ def _user_id_of_token(request: Request, token: str) -> int:
     try:
         claims = decode_token(token, "access", app_settings(request))
     except InvalidTokenError as exc:
-        raise unauthorized(str(exc)) from exc
+        raise Unauthorized(str(exc)) from exc
     return token_user_id(claims)
 
 
@@ -223,7 +214,7 @@ async def active_user(session: AsyncSession, user_id: int) -> User:
     """The user a valid token names: 401 when they no longer exist or are deactivated."""
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        raise unauthorized(USER_GONE)
+        raise UserGone
     return user
 
 
@@ -233,7 +224,7 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
 
 async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> User:
     if not user.is_admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Admin privileges required")
+        raise AdminRequired
     return user
 
 
@@ -267,31 +258,12 @@ async def get_optional_token_user_id(request: Request) -> int | None:
     return None if token is None else _user_id_of_token(request, token)
 
 
-def is_the_active_caller() -> ColumnElement[bool]:
-    """The `users` row of the user named by the `caller_id` parameter, if still active."""
-    return and_(USERS.c.id == bindparam("caller_id"), USERS.c.is_active)
-
-
-ACTIVE_CALLER = select(USERS.c.is_admin).where(is_the_active_caller())
-"""The caller's `is_admin`, or no row when the token's user is gone or deactivated."""
-
-
-async def require_active_caller(session: AsyncSession, user_id: int) -> bool:
-    """Whether the user a valid token names is an admin; 401 when they no longer exist or
-    are deactivated. One column of one row, read directly (`read_rows`)."""
-    rows = await read_rows(session, ACTIVE_CALLER, {"caller_id": user_id})
-    if not rows:
-        raise unauthorized(USER_GONE)
-    (is_admin,) = rows[0]
-    return bool(is_admin)
-
-
 async def caller_is_admin(session: AsyncSession, user_id: int | None) -> bool:
     """Whether the caller of a public route (from `OptionalTokenUserId`) is an admin:
-    False when anonymous, else as `require_active_caller` (a signed-in read of the menu
-    costs little more than an anonymous one; loading the whole `User` through the ORM
-    doubled it)."""
-    return user_id is not None and await require_active_caller(session, user_id)
+    False when anonymous, else as `active_caller_is_admin`: one column read directly,
+    where loading the whole `User` through the ORM would cost as much as the rest of a
+    signed-in read of the menu."""
+    return user_id is not None and await active_caller_is_admin(session, user_id)
 
 
 OptionalTokenUserId = Annotated[int | None, Depends(get_optional_token_user_id)]

@@ -187,7 +187,6 @@ Password = Annotated[
 Email = Annotated[
     str, AfterValidator(normalize_email), PydanticField(json_schema_extra={"format": "email"})
 ]
-Id = Annotated[int, PydanticField(ge=1, le=MAX_ID)]
 
 
 def timestamp_field() -> Any:
@@ -587,11 +586,15 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table behind a table model.
-
-    Statements on the hot paths select its columns rather than the model's attributes: the
-    rows are the same, without the ORM's bookkeeping for each statement (about 0.15 ms of
-    CPU per statement here, a tenth of a small request).
-    """
+def _core_table(model: type[SQLModel]) -> Table:
     return metadata.tables[str(model.__tablename__)]
+
+
+# The Core tables behind the table models. Statements on the hot paths select their
+# columns rather than the models' attributes: the rows are the same, without the ORM's
+# bookkeeping for each statement.
+USERS = _core_table(User)
+PRODUCTS = _core_table(Product)
+ORDERS = _core_table(Order)
+ITEMS = _core_table(OrderItem)
+KEYS = _core_table(IdempotencyKey)

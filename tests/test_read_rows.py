@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import Database, read_rows
-from app.routers.products import MENU_PAGE
-from app.services.orders import ORDERS, READ_ORDER, _everyones_page, _own_page
-from app.tables import OrderStatus, ProductPublic
+from app.services.orders.reads import EVERYONES_PAGE, OWN_PAGE, READ_ORDER
+from app.services.products import MENU_PAGE
+from app.tables import ORDERS, OrderStatus, ProductPublic
 from tests.conftest import TEST_DATABASE_URL, Account, count_statements, open_order
 
 pytestmark = pytest.mark.usefixtures("orders")
@@ -57,9 +57,9 @@ async def reader(app: FastAPI) -> AsyncIterator[AsyncSession]:
 HOT_READS = {
     "menu": MENU_PAGE[False],
     "order": READ_ORDER,
-    "own page": _own_page(False, False),
-    "own page by status and user": _own_page(True, True),
-    "everyone's page by status": _everyones_page(True, False),
+    "own page": OWN_PAGE[False, False],
+    "own page by status and user": OWN_PAGE[True, True],
+    "everyone's page by status": EVERYONES_PAGE[True, False],
 }
 
 

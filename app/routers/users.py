@@ -3,7 +3,6 @@
 from typing import Annotated
 
 from fastapi import HTTPException, status
-from sqlmodel import col, select
 
 from app.db import SessionDep
 from app.routers.common import (
@@ -11,12 +10,13 @@ from app.routers.common import (
     Limit,
     Offset,
     PrefixedRouter,
-    count_rows,
     error_responses,
     id_path,
 )
 from app.security import AdminUser, CurrentUser
+from app.services import users
 from app.tables import Page, User, UserPublic, UserUpdate
+from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/users", tags=["users"])
 
@@ -54,12 +54,7 @@ async def list_users(
     offset: Offset = 0,
 ) -> Page[User]:
     """Every user, newest first."""
-    query = select(User)
-    count = await count_rows(session, query)
-    users = await session.scalars(
-        query.order_by(col(User.created_at).desc(), col(User.id).desc()).limit(limit).offset(offset)
-    )
-    return Page(data=list(users), count=count, limit=limit, offset=offset)
+    return await users.list_users(session, limit=limit, offset=offset)
 
 
 @router.patch(
@@ -76,9 +71,6 @@ async def update_user(
     session: SessionDep,
 ) -> User:
     """A deactivated user's tokens stop working at once, and they can no longer log in."""
-    user = await session.get(User, user_id)
-    if user is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
-    user.sqlmodel_update(body.model_dump(exclude_unset=True))
-    await session.commit()
+    user = await users.update_user(session, user_id, body)
+    await commit(session)
     return user
