@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import AdminRequired, Unauthorized, UserGone
+from app.fields import MAX_ID
 from app.services.callers import active_caller_is_admin
-from app.tables import MAX_ID, User, utcnow
+from app.tables import User, utcnow
 
 T = TypeVar("T")
 ALGORITHM = "HS256"
@@ -188,10 +189,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 
 # The user dependencies read the settings from the request rather than through
 # `SettingsDep`, and the bearer token by calling the scheme rather than declaring it as a
-# sub-dependency: FastAPI resolves each sub-dependency on every request, a step that cost
-# 4 % of the instructions of `GET /orders/{id}`. So no route has the scheme among its
-# dependencies, and `app.openapi` declares the token of every route that depends on one
-# of these (`TOKEN_REQUIRED`, `TOKEN_OPTIONAL`).
+# sub-dependency: FastAPI resolves each sub-dependency on every request, a step that
+# costs a small authenticated request a noticeable share of its time. So no route has the
+# scheme among its dependencies, and `app.openapi` declares the token of every route that
+# depends on one of these (`TOKEN_REQUIRED`, `TOKEN_OPTIONAL`).
 
 
 async def _bearer_token(request: Request) -> str:
@@ -251,9 +252,8 @@ async def get_token_user_id(request: Request) -> int:
 async def get_optional_token_user_id(request: Request) -> int | None:
     """For public routes: None without a token, else the user id of a valid access token
     (a forged or expired one is a 401, never treated as anonymous). With no session among
-    its dependencies, an anonymous request costs FastAPI one resolution step less (3 % of
-    the instructions of `GET /products`); the route checks the user with
-    `caller_is_admin`, only when a token came."""
+    its dependencies, an anonymous request costs FastAPI one resolution step less; the
+    route checks the user with `caller_is_admin`, only when a token came."""
     token = await optional_oauth2_scheme(request)
     return None if token is None else _user_id_of_token(request, token)
 

@@ -8,7 +8,8 @@ from starlette._utils import get_route_path  # what Starlette and FastAPI match 
 from starlette.routing import Match
 from starlette.types import Scope
 
-from app.tables import MAX_ID, ErrorDetail, public_json
+from app.fields import MAX_ID
+from app.tables import ErrorDetail, public_json
 
 
 class PrefixedRouter(APIRouter):

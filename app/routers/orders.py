@@ -13,6 +13,7 @@ from fastapi import Body, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
+from app.fields import MAX_ID
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -26,7 +27,6 @@ from app.security import TokenUserId
 from app.services.orders import changes, idempotency, opening, reads
 from app.services.orders.rows import OrderJSON
 from app.tables import (
-    MAX_ID,
     OrderCreate,
     OrderItemCreate,
     OrderItemUpdate,

@@ -18,13 +18,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, ItemNotFound, OrderNotPending
+from app.fields import MAX_QUANTITY
 from app.services.callers import active_caller_condition
 from app.services.orders.orderable import ORDERABLE_COLUMNS, orderable, orderable_products
 from app.services.orders.reads import raise_missing_order
 from app.services.orders.rows import OrderJSON, caller_may_see_order, fetch_order
 from app.tables import (
     ITEMS,
-    MAX_QUANTITY,
     ORDERS,
     PRODUCTS,
     USERS,

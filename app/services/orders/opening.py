@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, DataChanged
+from app.fields import MAX_QUANTITY
 from app.services.callers import active_caller_is_admin
 from app.services.orders import idempotency
 from app.services.orders.changes import refresh_total
@@ -13,7 +14,6 @@ from app.services.orders.idempotency import CreatedOrder
 from app.services.orders.orderable import orderable_products
 from app.services.orders.rows import fetch_order
 from app.tables import (
-    MAX_QUANTITY,
     Order,
     OrderCreate,
     OrderItem,
