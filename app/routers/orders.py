@@ -12,6 +12,7 @@ from fastapi import Body, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
+from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -65,6 +66,7 @@ IdempotencyKeyHeader = Annotated[
     operation_id="create_order",
     summary="Open an order, optionally with items",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def create_order(
     caller_id: TokenUserId,
@@ -95,6 +97,7 @@ async def create_order(
     operation_id="list_orders",
     summary="List orders, newest first",
     responses=error_responses(401, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def list_orders(
     caller_id: TokenUserId,
@@ -130,6 +133,7 @@ async def list_orders(
     operation_id="read_order",
     summary="One order with its items and total",
     responses=error_responses(401, 404, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def read_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> Response:
     """The owner's or any order for an admin; someone else's order is 404."""
@@ -151,6 +155,7 @@ async def _committed(
     operation_id="add_order_item",
     summary="Add a product to a pending order",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def add_order_item(
     order_id: OrderId, body: OrderItemCreate, caller_id: TokenUserId, session: SessionDep
@@ -173,6 +178,7 @@ async def add_order_item(
     operation_id="update_order_item",
     summary="Change a line's quantity",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_order_item(
     order_id: OrderId,
@@ -195,6 +201,7 @@ async def update_order_item(
     operation_id="remove_order_item",
     summary="Remove a line",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def remove_order_item(
     order_id: OrderId, item_id: ItemId, caller_id: TokenUserId, session: SessionDep
@@ -212,6 +219,7 @@ async def remove_order_item(
     operation_id="cancel_order",
     summary="Cancel a pending order",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def cancel_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> Response:
     """pending → cancelled. 409 when the order is already cancelled or completed. Of a
@@ -227,6 +235,7 @@ async def cancel_order(order_id: OrderId, caller_id: TokenUserId, session: Sessi
     operation_id="complete_order",
     summary="Complete a pending order",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def complete_order(
     order_id: OrderId, caller_id: TokenUserId, session: SessionDep

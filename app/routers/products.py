@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep, read_rows
+from app.openapi import BEARER_TOKEN_OPTIONAL, BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -83,6 +84,7 @@ def product_not_found() -> HTTPException:
     operation_id="list_products",
     summary="The menu, newest first",
     responses=error_responses(401, 422),
+    openapi_extra=BEARER_TOKEN_OPTIONAL,
 )
 async def list_products(
     session: SessionDep,
@@ -114,6 +116,7 @@ async def list_products(
     operation_id="read_product",
     summary="One product",
     responses=error_responses(401, 404, 422),
+    openapi_extra=BEARER_TOKEN_OPTIONAL,
 )
 async def read_product(
     product_id: ProductId, session: SessionDep, caller_id: OptionalTokenUserId
@@ -140,6 +143,7 @@ async def _commit_product(session: AsyncSession) -> None:
     operation_id="create_product",
     summary="Add a product to the menu (admin)",
     responses=error_responses(401, 403, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def create_product(body: ProductCreate, _admin: AdminUser, session: SessionDep) -> Product:
     """Names are unique (409 when taken; compared exactly, after trimming spaces). Prices
@@ -156,6 +160,7 @@ async def create_product(body: ProductCreate, _admin: AdminUser, session: Sessio
     operation_id="update_product",
     summary="Change a product (admin)",
     responses=error_responses(401, 403, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_product(
     product_id: ProductId, body: ProductUpdate, _admin: AdminUser, session: SessionDep
