@@ -148,8 +148,8 @@ def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
 # Python's cyclic garbage collector runs a collection every 700 net allocations by default:
 # under load, several per request, each walking every young object. Requests here make
 # few reference cycles, so collect far less often, and freeze what start-up created (the
-# app, the routes, the compiled statements) so that no collection walks it again. Measured
-# by the benchmark: 15-30 % more requests per second on the read paths.
+# app, the routes, the compiled statements) so that no collection walks it again
+# (`bench/README.md` says what it buys).
 GC_GENERATION0_THRESHOLD = 50_000
 
 
