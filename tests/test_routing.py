@@ -70,6 +70,22 @@ async def test_a_router_included_under_a_prefix_with_a_parameter_answers_there()
     assert response.json() == {"item": 7}
 
 
+async def test_a_router_whose_own_prefix_has_a_parameter_answers() -> None:
+    router = PrefixedRouter(prefix="/shops/{shop_id}")
+
+    @router.get("/menu")
+    async def read_menu(shop_id: int) -> dict[str, int]:
+        return {"shop": shop_id}
+
+    app = FastAPI()
+    app.include_router(router, prefix="/v1")
+
+    response = await get(app, "/v1/shops/3/menu")
+
+    assert response.status_code == 200
+    assert response.json() == {"shop": 3}
+
+
 async def test_a_router_nested_in_a_prefixed_router_answers_under_both_prefixes() -> None:
     outer = PrefixedRouter(prefix="/api")
     outer.include_router(menu_router())

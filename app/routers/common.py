@@ -21,6 +21,8 @@ class PrefixedRouter(APIRouter):
     followed by `/` or the end of the path, whatever prefix the router is included under
     (`app.include_router(router, prefix="/v1")`) and whatever root path the app is served
     at. So a path without it is no match, and only the others are matched route by route.
+    A prefix with a path parameter (`/shops/{shop_id}`) is not literal text of the path:
+    such a router is always matched route by route.
 
     `matches` is the public method of every Starlette route. Where a FastAPI release tries
     an included router's routes without asking the router (earlier releases copied them
@@ -31,7 +33,7 @@ class PrefixedRouter(APIRouter):
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path: str = scope["path"]
         prefix = self.prefix
-        if prefix and not (path.endswith(prefix) or prefix + "/" in path):
+        if prefix and "{" not in prefix and not (path.endswith(prefix) or prefix + "/" in path):
             return Match.NONE, {}
         return super().matches(scope)
 
