@@ -191,8 +191,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 # `SettingsDep`, and the bearer token by calling the scheme rather than declaring it as a
 # sub-dependency: FastAPI resolves each sub-dependency on every request, a step that
 # costs a small authenticated request a noticeable share of its time. So no route has the
-# scheme among its dependencies, and `app.openapi` declares the token of every route that
-# depends on one of these (`TOKEN_REQUIRED`, `TOKEN_OPTIONAL`).
+# scheme among its dependencies, and every route that depends on one of these declares its
+# token with `openapi_extra` (`app.openapi.BEARER_TOKEN_REQUIRED`, `BEARER_TOKEN_OPTIONAL`).
 
 
 async def _bearer_token(request: Request) -> str:
@@ -268,7 +268,3 @@ async def caller_is_admin(session: AsyncSession, user_id: int | None) -> bool:
 
 OptionalTokenUserId = Annotated[int | None, Depends(get_optional_token_user_id)]
 TokenUserId = Annotated[int, Depends(get_token_user_id)]
-
-# What `app.openapi` declares for a route that depends on one of these.
-TOKEN_REQUIRED = frozenset({get_current_user, get_token_user_id})
-TOKEN_OPTIONAL = frozenset({get_optional_token_user_id})

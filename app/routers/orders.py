@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
 from app.fields import MAX_ID
+from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -67,6 +68,7 @@ IdempotencyKeyHeader = Annotated[
     operation_id="create_order",
     summary="Open an order, optionally with items",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def create_order(
     caller_id: TokenUserId,
@@ -97,6 +99,7 @@ async def create_order(
     operation_id="list_orders",
     summary="List orders, newest first",
     responses=error_responses(401, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def list_orders(
     caller_id: TokenUserId,
@@ -132,6 +135,7 @@ async def list_orders(
     operation_id="read_order",
     summary="One order with its items and total",
     responses=error_responses(401, 404, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def read_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> Response:
     """The owner's or any order for an admin; someone else's order is 404."""
@@ -153,6 +157,7 @@ async def _committed(
     operation_id="add_order_item",
     summary="Add a product to a pending order",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def add_order_item(
     order_id: OrderId, body: OrderItemCreate, caller_id: TokenUserId, session: SessionDep
@@ -175,6 +180,7 @@ async def add_order_item(
     operation_id="update_order_item",
     summary="Change a line's quantity",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_order_item(
     order_id: OrderId,
@@ -197,6 +203,7 @@ async def update_order_item(
     operation_id="remove_order_item",
     summary="Remove a line",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def remove_order_item(
     order_id: OrderId, item_id: ItemId, caller_id: TokenUserId, session: SessionDep
@@ -214,6 +221,7 @@ async def remove_order_item(
     operation_id="cancel_order",
     summary="Cancel a pending order",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def cancel_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> Response:
     """pending → cancelled. 409 when the order is already cancelled or completed. Of a
@@ -229,6 +237,7 @@ async def cancel_order(order_id: OrderId, caller_id: TokenUserId, session: Sessi
     operation_id="complete_order",
     summary="Complete a pending order",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def complete_order(
     order_id: OrderId, caller_id: TokenUserId, session: SessionDep

@@ -6,6 +6,7 @@ from fastapi import Query, Response, status
 
 from app.db import SessionDep
 from app.errors import ProductNameTaken
+from app.openapi import BEARER_TOKEN_OPTIONAL, BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -31,6 +32,7 @@ ProductId = Annotated[int, id_path("product")]
     operation_id="list_products",
     summary="The menu, newest first",
     responses=error_responses(401, 422),
+    openapi_extra=BEARER_TOKEN_OPTIONAL,
 )
 async def list_products(
     session: SessionDep,
@@ -58,6 +60,7 @@ async def list_products(
     operation_id="read_product",
     summary="One product",
     responses=error_responses(401, 404, 422),
+    openapi_extra=BEARER_TOKEN_OPTIONAL,
 )
 async def read_product(
     product_id: ProductId, session: SessionDep, caller_id: OptionalTokenUserId
@@ -76,6 +79,7 @@ async def read_product(
     operation_id="create_product",
     summary="Add a product to the menu (admin)",
     responses=error_responses(401, 403, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def create_product(body: ProductCreate, _admin: AdminUser, session: SessionDep) -> Product:
     """Names are unique (409 when taken; compared exactly, after trimming spaces). Prices
@@ -91,6 +95,7 @@ async def create_product(body: ProductCreate, _admin: AdminUser, session: Sessio
     operation_id="update_product",
     summary="Change a product (admin)",
     responses=error_responses(401, 403, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_product(
     product_id: ProductId, body: ProductUpdate, _admin: AdminUser, session: SessionDep

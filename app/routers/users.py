@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import HTTPException, status
 
 from app.db import SessionDep
+from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -27,6 +28,7 @@ router = PrefixedRouter(prefix="/users", tags=["users"])
     operation_id="read_me",
     summary="The logged-in user",
     responses=error_responses(401),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def read_me(user: CurrentUser) -> User:
     """The account the bearer token belongs to (never its password hash)."""
@@ -46,6 +48,7 @@ async def patch_me() -> None:
     operation_id="list_users",
     summary="List users (admin)",
     responses=error_responses(401, 403, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def list_users(
     _admin: AdminUser,
@@ -63,6 +66,7 @@ async def list_users(
     operation_id="update_user",
     summary="Activate, deactivate, promote or demote a user (admin)",
     responses=error_responses(401, 403, 404, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_user(
     user_id: Annotated[int, id_path("user")],
