@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select, text
 
 from app.config import Settings
-from app.db import SQLITE_BUSY_TIMEOUT_MS, Database
+from app.db import Database
+from app.sqlite_tuning import SQLITE_BUSY_TIMEOUT_MS
 from app.tables import UTCDateTime
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
