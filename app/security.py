@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import SessionDep, read_rows
+from app.request_context import set_user_id
 from app.tables import MAX_ID, User, table_of, utcnow
 
 T = TypeVar("T")
@@ -216,7 +217,9 @@ def _user_id_of_token(request: Request, token: str) -> int:
         claims = decode_token(token, "access", app_settings(request))
     except InvalidTokenError as exc:
         raise unauthorized(str(exc)) from exc
-    return token_user_id(claims)
+    user_id = token_user_id(claims)
+    set_user_id(user_id)  # for the request's log lines
+    return user_id
 
 
 async def active_user(session: AsyncSession, user_id: int) -> User:

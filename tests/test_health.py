@@ -41,7 +41,7 @@ async def test_health_is_503_when_the_sqlite_file_cannot_be_opened(
     response = await get_health(create_app(broken))
 
     assert response.status_code == 503
-    assert detail_of(response) == "The database is unavailable; try again shortly"
+    assert response.json() == {"status": "unavailable", "detail": "The database does not answer"}
     assert response.headers["Retry-After"] == "5"
 
 
@@ -52,7 +52,7 @@ async def test_health_is_503_when_postgresql_is_not_listening(settings: Settings
     response = await get_health(create_app(broken))
 
     assert response.status_code == 503
-    assert detail_of(response) == "The database is unavailable; try again shortly"
+    assert response.json() == {"status": "unavailable", "detail": "The database does not answer"}
     assert response.headers["Retry-After"] == "5"
 
 

@@ -6,6 +6,7 @@ from fastapi import HTTPException, status
 from sqlmodel import col, select
 
 from app.db import SessionDep
+from app.logging_setup import log_security_event
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -72,13 +73,15 @@ async def list_users(
 async def update_user(
     user_id: Annotated[int, id_path("user")],
     body: UserUpdate,
-    _admin: AdminUser,
+    admin: AdminUser,
     session: SessionDep,
 ) -> User:
     """A deactivated user's tokens stop working at once, and they can no longer log in."""
     user = await session.get(User, user_id)
     if user is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
-    user.sqlmodel_update(body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    user.sqlmodel_update(changes)
     await session.commit()
+    log_security_event("user.updated", user_id=user_id, by=admin.id, changes=sorted(changes))
     return user

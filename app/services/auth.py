@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.config import Settings
+from app.logging_setup import log_security_event
+from app.metrics import count_login
 from app.security import (
     USER_GONE,
     InvalidTokenError,
@@ -62,6 +64,8 @@ async def reserve_login_attempt(session: AsyncSession, email: str, settings: Set
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
     retry_after = await login_retry_after(session, email, settings)
     if retry_after is not None:
+        log_security_event("login.throttled", email=email, retry_after=retry_after)
+        count_login("throttled")
         raise throttled(retry_after)
     # Forget every email's failures that have left the window, so the table stays small;
     # rows another login is already deleting are skipped, not waited for (no deadlocks).
@@ -87,6 +91,8 @@ async def authenticate(
     hashed = user.hashed_password if user else None
     password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
     if user is None or not password_matches:
+        log_security_event("login.failed", email=email, known_email=user is not None)
+        count_login("failure")
         raise unauthorized(INCORRECT_LOGIN)
     await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
     # Expired refresh tokens can no longer be presented: keep the table to the live ones.
@@ -97,7 +103,10 @@ async def authenticate(
     )
     if not user.is_active:
         await session.commit()
+        log_security_event("login.failed", email=email, user_id=user.id, deactivated=True)
+        count_login("failure")
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is deactivated")
+    count_login("success")
     return user
 
 
@@ -157,6 +166,7 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
             raise unauthorized("Unknown refresh token")
         await retire_family(session, stored.family_id)
         await session.commit()
+        log_security_event("refresh.reuse_detected", user_id=stored.user_id)
         raise unauthorized("Refresh token was already used or revoked; log in again")
     family_id, user_id = row
     user = await session.get(User, user_id)
