@@ -49,7 +49,9 @@ def _check_sqlite_file(settings: Settings) -> None:
         raise CommandError(f"the directory of the SQLite database {path} does not exist")
 
 
-def migrate(settings: Settings) -> None:
+def migrate(settings: Settings, own_logging: bool = True) -> None:
+    """`alembic upgrade head`; with `own_logging` False, Alembic's lines go to the logging
+    already set up (`serve`'s) instead of the handler of `alembic.ini`."""
     from alembic.config import Config
 
     from alembic import command
@@ -59,6 +61,7 @@ def migrate(settings: Settings) -> None:
         config = Config(str(ini_file) if ini_file else None)
         config.set_main_option("script_location", str(directory))
         config.attributes["database_url"] = settings.database_url
+        config.attributes["configure_logger"] = own_logging
         command.upgrade(config, "head")
 
 
@@ -78,7 +81,6 @@ def _migrations_directory() -> Iterator[tuple[Path, Path | None]]:
 def serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    migrate(settings)
     if args.no_access_log:
         os.environ["ACCESS_LOG"] = "false"
         get_settings.cache_clear()  # a single worker creates the app in this process
@@ -88,6 +90,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
         from app.logging_setup import configure_logging
 
         configure_logging(settings.log_level, settings.log_format)
+        migrate(settings, own_logging=False)
         uvicorn.run(
             "app.main:create_app",
             factory=True,
