@@ -8,7 +8,6 @@ from fastapi import FastAPI
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import detail_of
 
 
 def closed_port() -> int:

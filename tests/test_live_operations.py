@@ -4,7 +4,6 @@ secret in any of them, and metrics that add up every worker's requests."""
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -38,7 +37,6 @@ def traffic(server: LiveServer) -> dict[str, str]:
     server.cli(
         "create-admin", "--email", "boss@example.com", "--name", "Boss", stdin=ADMIN_PASSWORD + "\n"
     )
-    secrets: dict[str, str] = {}
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
         signup = http.post(
             "/auth/signup",
@@ -66,7 +64,7 @@ def traffic(server: LiveServer) -> dict[str, str]:
         http.get("/orders/1", headers={"Authorization": "Bearer not.a.token"})
         for _ in range(6):
             http.get("/health/ready", headers={"X-Request-ID": "live-probe"})
-        secrets = {
+        return {
             "password": PASSWORD,
             "wrong password": WRONG_PASSWORD,
             "admin password": ADMIN_PASSWORD,
@@ -75,7 +73,6 @@ def traffic(server: LiveServer) -> dict[str, str]:
             "rotated refresh token": rotated.json()["refresh_token"],
             "admin token": admin["access_token"],
         }
-    return secrets
 
 
 def json_lines(server: LiveServer) -> list[dict[str, object]]:
