@@ -5,9 +5,11 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from app.config import Settings
 from app.main import create_app
+from app.tables import metadata
 
 
 def closed_port() -> int:
@@ -87,3 +89,51 @@ def test_openapi_declares_the_503_of_health(app: FastAPI) -> None:
     assert responses["503"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorDetail"
     }
+
+
+async def test_live_is_200_without_asking_the_database(tmp_path: Path, settings: Settings) -> None:
+    broken = create_app(
+        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}"})
+    )
+    transport = httpx.ASGITransport(app=broken)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/health/live")
+    await broken.state.db.dispose()
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_is_200_when_the_database_reads_and_writes(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_is_503_when_the_database_refuses_writes(
+    tmp_path: Path, settings: Settings
+) -> None:
+    """A SQLite database opened read-only answers reads, but not the write probe."""
+    path = tmp_path / "read-only.db"
+    writable = create_app(
+        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{path}"})
+    )
+    async with writable.state.db.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    await writable.state.db.dispose()
+    url = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
+
+    response = await get_health(create_app(settings.model_copy(update={"database_url": url})))
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "detail": "The database refuses writes"}
+    assert response.headers["Retry-After"] == "5"
+
+
+async def test_the_write_probe_leaves_no_trace(client: httpx.AsyncClient, app: FastAPI) -> None:
+    await client.get("/health/ready")
+
+    async with app.state.db.read_sessions() as session:
+        users = await session.scalar(text("SELECT count(*) FROM users"))
+    assert users == 0
