@@ -1,15 +1,16 @@
 """GET /health: 200 while the database answers, 503 when it does not."""
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from app.config import Settings
 from app.main import create_app
-from app.tables import metadata
 
 
 def closed_port() -> int:
@@ -73,11 +74,11 @@ async def test_a_protected_route_is_503_not_500_when_the_database_is_down(
     assert response.status_code == 503
 
 
-async def get_health(application: FastAPI) -> httpx.Response:
+async def get_health(application: FastAPI, path: str = "/health") -> httpx.Response:
     transport = httpx.ASGITransport(app=application)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.get("/health")
+            return await client.get(path)
     finally:
         await application.state.db.dispose()
 
@@ -112,23 +113,38 @@ async def test_ready_is_200_when_the_database_reads_and_writes(client: httpx.Asy
 
 
 async def test_ready_is_503_when_the_database_refuses_writes(
-    tmp_path: Path, settings: Settings
+    app: FastAPI, settings: Settings, tmp_path: Path
 ) -> None:
-    """A SQLite database opened read-only answers reads, but not the write probe."""
-    path = tmp_path / "read-only.db"
-    writable = create_app(
-        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{path}"})
-    )
-    async with writable.state.db.engine.begin() as connection:
-        await connection.run_sync(metadata.create_all)
-    await writable.state.db.dispose()
-    url = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
-
-    response = await get_health(create_app(settings.model_copy(update={"database_url": url})))
+    """The database answers reads, but not the write probe."""
+    async with read_only(app, settings, tmp_path) as read_only_settings:
+        response = await get_health(create_app(read_only_settings), "/health/ready")
 
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable", "detail": "The database refuses writes"}
     assert response.headers["Retry-After"] == "5"
+
+
+@asynccontextmanager
+async def read_only(app: FastAPI, settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings whose database refuses writes: PostgreSQL's test database set read-only
+    for new sessions (as a standby is), or a SQLite file opened read-only."""
+    if not settings.is_sqlite:
+        name = make_url(settings.database_url).database
+        async with app.state.db.engine.connect() as connection:
+            await connection.exec_driver_sql(
+                f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'
+            )
+        try:
+            yield settings
+        finally:
+            async with app.state.db.engine.connect() as connection:
+                await connection.exec_driver_sql(
+                    f'ALTER DATABASE "{name}" RESET default_transaction_read_only'
+                )
+        return
+    path = make_url(settings.database_url).database
+    url = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
+    yield settings.model_copy(update={"database_url": url})
 
 
 async def test_the_write_probe_leaves_no_trace(client: httpx.AsyncClient, app: FastAPI) -> None:
