@@ -8,7 +8,7 @@ module is imported: prometheus-client picks its storage when it is first importe
 """
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -43,9 +43,30 @@ OrderEvent = Literal["created", "completed", "cancelled"]
 LoginOutcome = Literal["success", "failure", "throttled"]
 
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "OTHER"
+"""The method label of any other method a client makes up: label values stay few."""
+
+_RequestSeries = tuple[Any, Any]  # prometheus-client's children are untyped
+_request_series: dict[tuple[str, str, int], _RequestSeries] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    http_requests.labels(method, route, str(status)).inc()
-    http_request_duration.labels(method, route).observe(seconds)
+    """Count a request and its duration. The series of each (method, route, status) are
+    looked up once: `labels()` takes a lock and builds its key on every call."""
+    key = (method, route, status)
+    series = _request_series.get(key)
+    if series is None:
+        label = method if method in KNOWN_METHODS else OTHER_METHOD
+        series = (
+            http_requests.labels(label, route, str(status)),
+            http_request_duration.labels(label, route),
+        )
+        if method in KNOWN_METHODS:
+            _request_series[key] = series
+    count, duration = series
+    count.inc()
+    duration.observe(seconds)
 
 
 def count_order(event: OrderEvent) -> None:

@@ -9,8 +9,8 @@ request can carry them (see `app.logging_setup`).
 
 import logging
 import re
+import secrets
 import time
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -54,7 +54,7 @@ def request_id_from(scope: Scope) -> str:
             if VALID_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def route_template(scope: Scope) -> str:

@@ -112,3 +112,11 @@ async def test_metrics_disabled_is_404(settings: Settings) -> None:
     await application.state.db.dispose()
 
     assert response.status_code == 404
+
+
+async def test_a_made_up_method_is_counted_as_other(client: httpx.AsyncClient) -> None:
+    await client.request("BREW", "/products")
+
+    found = await samples(client)
+    assert not any(("method", "BREW") in labels for _, labels in found)
+    assert any(("method", "OTHER") in labels for _, labels in found)
