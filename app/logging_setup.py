@@ -50,7 +50,24 @@ def _json_formatter() -> logging.Formatter:
 
 
 class _AppHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The handler `configure_logging` installs, known again when it runs a second time."""
+    """The handler `configure_logging` installs, known again when it runs a second time.
+
+    It writes to standard error as it is at each line, not as it was when the handler was
+    made (as the standard library's last-resort handler does): whoever swaps `sys.stderr`
+    (a test runner capturing output) gets the lines, and a stream closed since is never
+    written to.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """The stream is always the current `sys.stderr`; nothing to set."""
 
 
 def configure_logging(level: str, log_format: Literal["text", "json"]) -> None:
@@ -59,7 +76,7 @@ def configure_logging(level: str, log_format: Literal["text", "json"]) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _AppHandler)]:
         root.removeHandler(handler)
-    handler = _AppHandler(sys.stderr)
+    handler = _AppHandler()
     handler.addFilter(RequestIdFilter())
     formatter = _json_formatter() if log_format == "json" else UtcTextFormatter(TEXT_FORMAT)
     handler.setFormatter(formatter)
