@@ -4,13 +4,17 @@ request id on every line, JSON lines, the security events by name."""
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from app.config import Settings
 from app.logging_setup import RequestIdFilter, UtcTextFormatter, configure_logging
 from app.logging_setup import _json_formatter as json_formatter
+from app.main import create_app
+from app.tables import metadata
 from tests.conftest import Account, CreateUser
 
 
@@ -205,3 +209,32 @@ def test_configuring_twice_leaves_one_app_handler() -> None:
     configure_logging("INFO", "text")
 
     assert len(root.handlers) == before
+
+
+async def test_a_database_error_is_logged_without_sql_parameters(
+    settings: Settings, tmp_path: Path, logs: Lines
+) -> None:
+    """A signup against a read-only database: neither the email nor the hash is logged."""
+    path = tmp_path / "read-only.db"
+    writable = create_app(
+        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{path}"})
+    )
+    async with writable.state.db.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+    await writable.state.db.dispose()
+    url = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
+    read_only = create_app(settings.model_copy(update={"database_url": url}))
+    transport = httpx.ASGITransport(app=read_only)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.post(
+            "/auth/signup",
+            json={"email": "hidden@example.com", "name": "Hid", "password": "pass-word-42"},
+        )
+    await read_only.state.db.dispose()
+
+    logged = json.dumps(logs.lines)
+    assert response.status_code == 503
+    assert "readonly" in logged
+    assert "hidden@example.com" not in logged
+    assert "$2b$" not in logged
+    assert "INSERT" not in logged
