@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import TEST_DATABASE_URL
 from tests.live_server import LiveServer, live_server
 
 PASSWORD = "live-secret-password-4711"
@@ -19,7 +18,9 @@ ADMIN_PASSWORD = "live-admin-password-9999"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     workdir = tmp_path_factory.mktemp("live-operations")
-    database_url = TEST_DATABASE_URL or f"sqlite+aiosqlite:///{workdir / 'live.db'}"
+    # A database of its own, which `serve` migrates (the suite's test database holds tables
+    # made without Alembic).
+    database_url = f"sqlite+aiosqlite:///{workdir / 'live.db'}"
     with live_server(
         database_url,
         workdir,
