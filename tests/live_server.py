@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +71,14 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def live_server(database_url: str, workdir: Path, **settings: str) -> Iterator[LiveServer]:
+def live_server(
+    database_url: str,
+    workdir: Path,
+    serve_options: Sequence[str] = ("--no-access-log",),
+    **settings: str,
+) -> Iterator[LiveServer]:
     """Serve the app on a free port until the block ends; fail with the server's log if it
-    does not come up."""
+    does not come up. `serve_options` go to `python -m app serve` after the port."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "server.log"
@@ -85,7 +90,7 @@ def live_server(database_url: str, workdir: Path, **settings: str) -> Iterator[L
     )
     with log_path.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "app", "serve", "--port", str(port), "--no-access-log"],
+            [sys.executable, "-m", "app", "serve", "--port", str(port), *serve_options],
             env=server.env,
             cwd=workdir,
             stdout=log,

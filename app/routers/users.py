@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import HTTPException, status
 
 from app.db import SessionDep
+from app.logging_setup import log_security_event
 from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
@@ -71,10 +72,13 @@ async def list_users(
 async def update_user(
     user_id: Annotated[int, id_path("user")],
     body: UserUpdate,
-    _admin: AdminUser,
+    admin: AdminUser,
     session: SessionDep,
 ) -> User:
     """A deactivated user's tokens stop working at once, and they can no longer log in."""
     user = await users.update_user(session, user_id, body)
     await commit(session)
+    log_security_event(
+        "user.updated", user_id=user_id, by=admin.id, changes=sorted(body.model_fields_set)
+    )
     return user
