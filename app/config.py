@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    events_ping_seconds: float = Field(default=15, gt=0)
+    events_max_streams_per_user: int = Field(default=5, ge=1)
+    events_retention_hours: float = Field(default=24, gt=0)
 
     @field_validator("secret_key")
     @classmethod

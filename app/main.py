@@ -19,7 +19,8 @@ from app.db import Database
 from app.docs import install_docs
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from app.openapi import install_openapi
-from app.routers import auth, health, orders, products, users
+from app.events.broker import OrderEventBroker
+from app.routers import auth, events, health, orders, products, users
 
 logger = logging.getLogger("app")
 
@@ -46,8 +47,10 @@ TAGS = [
 # FastAPI tries the routers in the order they were included, each costing one look at its
 # prefix when the path is outside it (see `PrefixedRouter`): the routers serving the most
 # requests come first. The menu is read by every visitor, signed in or not, before any
-# order is placed. No two routers share a path prefix, so the order changes nothing else.
-ROUTERS_BY_TRAFFIC = (products, orders, users, auth, health)
+# order is placed. No two routers share a path prefix, so the order changes nothing else,
+# but for the order events: `/orders/events` comes before `/orders/{order_id}` of the
+# orders, which would take it for an order id (one more route tried per order request).
+ROUTERS_BY_TRAFFIC = (products, events, orders, users, auth, health)
 
 DATABASE_UNAVAILABLE = (
     sa_exc.OperationalError,
@@ -144,11 +147,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # basicConfig does nothing once the root logger has handlers (uvicorn's, alembic's).
     logger.setLevel(settings.log_level)
     database = Database.from_settings(settings)
+    order_events = OrderEventBroker(database, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _tune_garbage_collector()
+        order_events.start_reading()
         yield
+        await order_events.stop()
         await database.dispose()
 
     app = FastAPI(
@@ -162,6 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.order_events = order_events
 
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(HeadAsGetMiddleware)

@@ -31,6 +31,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Index,
+    Integer,
     MetaData,
     Table,
     UniqueConstraint,
@@ -595,3 +596,23 @@ def table_of(model: type[SQLModel]) -> Table:
     CPU per statement here, a tenth of a small request).
     """
     return metadata.tables[str(model.__tablename__)]
+
+
+class OrderEvent(SQLModel, table=True):
+    """One change to an order, written in the transaction of the change: the log that
+    `GET /orders/events` streams and replays (see `app.events`)."""
+
+    __tablename__: ClassVar[str] = "order_events"
+    # Never reuse the id of a purged event: a client may still resume from it.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(
+        default=None,
+        primary_key=True,
+        sa_type=BigInteger().with_variant(Integer, "sqlite"),  # SQLite: the rowid itself
+    )
+    kind: str = Field(max_length=32)
+    order_id: int
+    user_id: int = Field(description="The order's owner: who may see the event")
+    data: str = Field(sa_type=SAText, description="The order as JSON, right after the change")
+    created_at: datetime = timestamp_field()

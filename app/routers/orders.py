@@ -12,6 +12,7 @@ from fastapi import Body, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
+from app.events.log import OrderEventKind, record_order_event
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -80,6 +81,8 @@ async def create_order(
     404 when a product does not exist, 409 when one is not available.
     """
     created = await orders.create_order(session, caller_id, body or OrderCreate(), idempotency_key)
+    if not created.replayed:
+        await record_order_event(session, created.body, OrderEventKind.CREATED)
     await session.commit()
     return Response(
         created.body,
@@ -139,7 +142,9 @@ async def read_order(order_id: OrderId, caller_id: TokenUserId, session: Session
 async def _committed(
     session: AsyncSession, order: OrderJSON, status_code: int = status.HTTP_200_OK
 ) -> Response:
-    """The changed order as the response, once its transaction has committed."""
+    """The changed order as the response, once its transaction (with the change's event)
+    has committed."""
+    await record_order_event(session, order)
     await session.commit()
     return json_response(order, status_code)
 
