@@ -17,9 +17,9 @@ from sqlalchemy import exc as sa_exc
 from app.config import Settings, get_settings
 from app.db import Database
 from app.docs import install_docs
+from app.events.broker import OrderEventBroker
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from app.openapi import install_openapi
-from app.events.broker import OrderEventBroker
 from app.routers import auth, events, health, orders, products, users
 
 logger = logging.getLogger("app")

@@ -9,9 +9,8 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +32,10 @@ def scratch_postgresql(test_url: str, suffix: str) -> Iterator[str]:
 
     async def run(statement: str) -> None:
         connection = await asyncpg.connect(
-            host=url.host, port=url.port, user=url.username, password=url.password,
+            host=url.host,
+            port=url.port,
+            user=url.username,
+            password=url.password,
             database=url.database,
         )
         try:
@@ -113,12 +115,13 @@ class Stream:
         finally:
             self.ended.set()
 
-    async def next(self, timeout: float = EVENT_WAIT_SECONDS) -> Event:
-        async with asyncio.timeout(timeout):
+    async def next(self, within: float = EVENT_WAIT_SECONDS) -> Event:
+        async with asyncio.timeout(within):
             return await self.events.get()
 
-    async def take(self, count: int, timeout: float = EVENT_WAIT_SECONDS) -> list[Event]:
-        return [await self.next(timeout) for _ in range(count)]
+    async def take(self, count: int, within: float = EVENT_WAIT_SECONDS) -> list[Event]:
+        """`count` events, each within `within` seconds of the one before."""
+        return [await self.next(within) for _ in range(count)]
 
     async def nothing_within(self, seconds: float) -> bool:
         with suppress(TimeoutError):

@@ -23,7 +23,6 @@ not, and deletes the events past their retention every `PURGE_SECONDS`.
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -82,7 +81,7 @@ def streamed_events(rows: Iterable[Any]) -> list[StreamedEvent]:
     ]
 
 
-class TooManyStreams(Exception):
+class TooManyStreamsError(Exception):
     """The user has `EVENTS_MAX_STREAMS_PER_USER` streams open in this process already."""
 
 
@@ -132,12 +131,12 @@ class Subscription:
         self._waiting.clear()
         self._ready.set()
 
-    async def next_events(self, timeout: float) -> list[StreamedEvent]:
+    async def next_events(self, seconds: float) -> list[StreamedEvent]:
         """The events waiting, once there are some (or after `timeout`, or when the stream
         ends: then none), past `position`, which moves to the last of them."""
         if not self._waiting and not self.ended:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(seconds):
                     await self._ready.wait()
         self._ready.clear()
         events = [event for event in self._waiting if event.id > self.position]
@@ -213,10 +212,10 @@ class OrderEventBroker:
 
     def subscribe(self, user_id: int, is_admin: bool, position: int) -> Subscription:
         """A new stream of `user_id`'s events (every event for an admin) after `position`;
-        `TooManyStreams` past the limit. Only once `ready`."""
+        `TooManyStreamsError` past the limit. Only once `ready`."""
         streams = self._streams_of_user.setdefault(user_id, set())
         if len(streams) >= self._max_streams:
-            raise TooManyStreams
+            raise TooManyStreamsError
         subscription = Subscription(self, user_id, is_admin, position)
         streams.add(subscription)
         if is_admin:
@@ -244,7 +243,6 @@ class OrderEventBroker:
 
     async def _read_forever(self) -> None:
         next_user_check = next_purge = time.monotonic()
-        next_purge += random.uniform(0, PURGE_SECONDS)  # processes purge at different times
         while True:
             try:
                 if self._is_postgresql:
@@ -265,9 +263,9 @@ class OrderEventBroker:
                 await self._stop_listening()
                 await asyncio.sleep(POLL_SECONDS)
 
-    async def _wait_for_news(self, timeout: float) -> None:
+    async def _wait_for_news(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max(timeout, 0)):
+            async with asyncio.timeout(max(seconds, 0)):
                 await self._wakeup.wait()
         self._wakeup.clear()
 
@@ -291,7 +289,7 @@ class OrderEventBroker:
             for start in range(0, len(user_ids), USERS_CHECKED_AT_ONCE):
                 batch = user_ids[start : start + USERS_CHECKED_AT_ONCE]
                 rows = await session.execute(STILL_ACTIVE, {"user_ids": batch})
-                active: dict[int, bool] = {user_id: is_admin for user_id, is_admin in rows}
+                active: dict[int, bool] = dict(rows.all())
                 for user_id in batch:
                     self._follow_user(user_id, active.get(user_id))
 

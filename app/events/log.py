@@ -29,6 +29,7 @@ from sqlalchemy import Integer, String, Text, bindparam, delete, event, func, in
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
+from sqlalchemy.sql.elements import BindParameter
 
 from app.tables import OrderEvent, UTCDateTime, public_json, table_of, utcnow
 
@@ -53,7 +54,7 @@ KIND_AFTER_CHANGE = {
     "cancelled": OrderEventKind.CANCELLED,
 }
 
-EVENT_VALUES = {
+EVENT_VALUES: dict[str, BindParameter[Any]] = {
     "kind": bindparam("kind", type_=String),
     "order_id": bindparam("order_id", type_=Integer),
     "user_id": bindparam("user_id", type_=Integer),
@@ -132,17 +133,17 @@ async def record_order_event(
     statement before the commit. `kind` defaults to what the order's status says of a
     change to an existing order (`kind_after_change`)."""
     if isinstance(order, str):
-        data, order = order, orjson.loads(order)
+        data, fields = order, orjson.loads(order)
     else:
-        data = public_json(order).decode()
+        data, fields = public_json(order).decode(), order
     dialect = session.get_bind().dialect.name
     statement = INSERT_EVENT_IN_COMMIT_ORDER if dialect == "postgresql" else INSERT_EVENT
     await session.execute(
         statement,
         {
-            "kind": kind or kind_after_change(order),
-            "order_id": order["id"],
-            "user_id": order["user_id"],
+            "kind": kind or kind_after_change(fields),
+            "order_id": fields["id"],
+            "user_id": fields["user_id"],
             "data": data,
             "created_at": utcnow(),
         },

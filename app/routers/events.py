@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sse_starlette import EventSourceResponse
 
 from app.db import Database
-from app.events.broker import OrderEventBroker, TooManyStreams
+from app.events.broker import OrderEventBroker, TooManyStreamsError
 from app.events.log import EVENTS, OrderEventKind
 from app.events.stream import OrderEventResponse, order_event_frames, ping
 from app.routers.common import PrefixedRouter, error_responses
@@ -50,10 +50,10 @@ STREAM_DESCRIPTION = f"""A stream of Server-Sent Events: each is
 ```
 id: <event id, increasing in commit order>
 event: <one of {", ".join(kind.value for kind in OrderEventKind)}>
-data: <the order as GET /orders/{{order_id}} returns it right after the change (OrderPublic), one JSON line>
+data: <the order right after the change, as GET /orders/{{order_id}} returns it (OrderPublic)>
 ```
 
-and a `: ping` comment line comes every `EVENTS_PING_SECONDS`."""
+with `data` on one line. A `: ping` comment line comes every `EVENTS_PING_SECONDS`."""
 
 EXAMPLE_STREAM = (
     "id: 42\nevent: order.created\n"
@@ -158,7 +158,7 @@ async def stream_order_events(
     await broker.ready()
     try:
         subscription = broker.subscribe(caller_id, is_admin, position)
-    except TooManyStreams:
+    except TooManyStreamsError:
         raise _too_many_streams(settings.events_ping_seconds) from None
     return OrderEventResponse(
         subscription,
