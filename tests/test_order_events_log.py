@@ -25,6 +25,8 @@ from tests.conftest import Account, open_order
 
 STREAM_BUFFER_EVENTS = 4
 POLL_SECONDS = 0.02
+# The stream may hold a buffer's worth taken from its buffer, while a full buffer waits.
+ENOUGH_TO_OVERFLOW = 2 * STREAM_BUFFER_EVENTS + 2
 
 
 @pytest.fixture
@@ -166,14 +168,17 @@ async def test_purging_when_every_event_expired_deletes_them_all(
         assert await session.scalar(select(func.count()).select_from(OrderEvent)) == 0
 
 
-async def test_a_commit_that_wrote_an_event_wakes_the_reader_at_once(
-    client: httpx.AsyncClient, customer: Account, order_events: OrderEventBroker
+async def test_a_commit_that_wrote_an_event_reaches_an_open_stream_at_once(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account, order_events: OrderEventBroker
 ) -> None:
-    await order_events.ready()
-    await asyncio.sleep(0.1)
-    before = order_events.last_id
+    listening = RecordingClient()
+    stream = asyncio.create_task(app(stream_scope(customer), listening.receive, listening.send))
+    await until(lambda: order_events.open_streams == 1)
+    await asyncio.sleep(0.1)  # the reader's first reads are over
     await open_order(client, customer)
-    await until(lambda: order_events.last_id != before, seconds=0.5)
+    await until(lambda: listening.event_ids(), seconds=0.5)  # sooner than the periodic read
+    await order_events.stop()
+    await stream
 
 
 # ---------------------------------------------------------------- streams in the process
@@ -190,7 +195,7 @@ async def test_a_stream_whose_client_stops_reading_is_cut_off(
     stalled = RecordingClient(stall_after=1)
     stream = asyncio.create_task(app(stream_scope(customer), stalled.receive, stalled.send))
     await until(lambda: order_events.open_streams == 1)
-    for _ in range(STREAM_BUFFER_EVENTS + 2):
+    for _ in range(ENOUGH_TO_OVERFLOW):
         await open_order(client, customer)
     async with asyncio.timeout(5):
         await stream  # cut off: the call returns though its send never did
@@ -208,7 +213,7 @@ async def test_a_cut_off_client_resumes_with_last_event_id_losing_nothing(
     stalled = RecordingClient(stall_after=1)
     stream = asyncio.create_task(app(stream_scope(customer), stalled.receive, stalled.send))
     await until(lambda: order_events.open_streams == 1)
-    orders = [await open_order(client, customer) for _ in range(STREAM_BUFFER_EVENTS + 3)]
+    orders = [await open_order(client, customer) for _ in range(ENOUGH_TO_OVERFLOW)]
     async with asyncio.timeout(5):
         await stream
     await until(lambda: order_events.open_streams == 0)

@@ -11,7 +11,9 @@ owner's, and every admin's). What wakes the reader:
   listening connection was down, and, on SQLite, the commits of other processes.
 
 The table is the truth: a wake-up only says "read now", so a lost or doubled one only
-delays a read or repeats an empty one.
+delays a read or repeats an empty one. With no stream open the reader reads nothing (a
+write then costs its insert alone), and finds where the log ends again before the next
+stream opens.
 
 Each stream has a bounded buffer: a stream whose client stops reading is cut off once
 `STREAM_BUFFER_EVENTS` events wait for it (it resumes with `Last-Event-ID`, losing
@@ -231,6 +233,10 @@ class OrderEventBroker:
         if not streams:
             del self._streams_of_user[subscription.user_id]
         self._admin_streams.discard(subscription)
+        if not self._streams_of_user:
+            # No stream to feed: the reader stops reading, and where the log ends is read
+            # again before the next stream opens (rather than every event since).
+            self.last_id = None
 
     def _fan_out(self, event: StreamedEvent) -> None:
         for subscription in self._admin_streams:
@@ -248,7 +254,8 @@ class OrderEventBroker:
                 if self._is_postgresql:
                     await self._listen()
                 await self._wait_for_news(min(POLL_SECONDS, next_user_check - time.monotonic()))
-                await self._read_new_events()
+                if self._streams_of_user:
+                    await self._read_new_events()
                 if time.monotonic() >= next_user_check:
                     next_user_check = time.monotonic() + self._user_check_seconds
                     await self._end_streams_of_inactive_users()
@@ -271,13 +278,13 @@ class OrderEventBroker:
 
     async def _read_new_events(self) -> None:
         await self._find_where_the_log_ends()
-        assert self.last_id is not None
+        after = self.last_id
         async with self._database.read_sessions() as session:
             while True:
-                rows = (await session.execute(EVENTS_AFTER, {"after": self.last_id})).all()
+                rows = (await session.execute(EVENTS_AFTER, {"after": after})).all()
                 for event in streamed_events(rows):
                     self._fan_out(event)
-                    self.last_id = event.id
+                    after = self.last_id = event.id
                 if len(rows) < READ_BATCH:
                     return
                 await asyncio.sleep(0)  # let the streams send what they have
@@ -285,6 +292,8 @@ class OrderEventBroker:
     async def _end_streams_of_inactive_users(self) -> None:
         """End the streams of users deactivated or deleted since; follow admin changes."""
         user_ids = list(self._streams_of_user)
+        if not user_ids:
+            return
         async with self._database.read_sessions() as session:
             for start in range(0, len(user_ids), USERS_CHECKED_AT_ONCE):
                 batch = user_ids[start : start + USERS_CHECKED_AT_ONCE]
