@@ -57,7 +57,7 @@ RESPONSE_HEADERS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "429": {
         "Retry-After": {
-            "description": "Seconds until this email may try to log in again",
+            "description": "Seconds to wait before trying again",
             "required": True,
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         }
