@@ -8,7 +8,7 @@ to the list it was made for: a cursor that was altered, forged, or made for anot
 is refused. It only marks a position: the caller's visibility and the request's filters
 still apply to every page, so a cursor can never show more than the first page could.
 
-No FastAPI here: the routes turn `InvalidPage` into a 422.
+No FastAPI here: the routes turn `InvalidPageError` into a 422.
 """
 
 import base64
@@ -41,13 +41,11 @@ class PagedList(StrEnum):
     USERS = "users"
 
 
-class InvalidPage(ValueError):
+class InvalidPageError(ValueError):
     """A page request that cannot be served; the message is the 422's detail."""
 
 
-INVALID_CURSOR = (
-    "Invalid cursor: pass a `next_cursor` exactly as a page of this list returned it"
-)
+INVALID_CURSOR = "Invalid cursor: pass a `next_cursor` exactly as a page of this list returned it"
 CURSOR_WITH_OFFSET = "Pass either `cursor` or `offset`, not both"
 OFFSET_TOO_DEEP = (
     f"`offset` may be at most {MAX_OFFSET:,}: to read further, follow each page's "
@@ -69,13 +67,13 @@ def _b64encode(data: bytes) -> str:
 
 def _b64decode(text: str) -> bytes:
     if not text.isascii():
-        raise InvalidPage(INVALID_CURSOR)
+        raise InvalidPageError(INVALID_CURSOR)
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
-        raise InvalidPage(INVALID_CURSOR) from None
+        raise InvalidPageError(INVALID_CURSOR) from None
     if _b64encode(data) != text:  # other spellings of the same bytes (stray bits, padding)
-        raise InvalidPage(INVALID_CURSOR)
+        raise InvalidPageError(INVALID_CURSOR)
     return data
 
 
@@ -95,30 +93,30 @@ class CursorCodec:
         return _b64encode(payload + self._signature(paged_list, payload))
 
     def decode(self, paged_list: PagedList, cursor: str) -> Position:
-        """The position `cursor` marks in `paged_list`; `InvalidPage` unless this codec
+        """The position `cursor` marks in `paged_list`; `InvalidPageError` unless this codec
         made it for that list, exactly as it is."""
         if len(cursor) > MAX_CURSOR_LENGTH:
-            raise InvalidPage(INVALID_CURSOR)
+            raise InvalidPageError(INVALID_CURSOR)
         raw = _b64decode(cursor)
         payload, signature = raw[:-SIGNATURE_BYTES], raw[-SIGNATURE_BYTES:]
         if len(raw) <= SIGNATURE_BYTES or not hmac.compare_digest(
             signature, self._signature(paged_list, payload)
         ):
-            raise InvalidPage(INVALID_CURSOR)
+            raise InvalidPageError(INVALID_CURSOR)
         # Signed by this key, so made by `encode`: the payload is well formed.
         _version, microseconds, row_id = payload.split(b".")
         return Position(EPOCH + int(microseconds) * ONE_MICROSECOND, int(row_id))
 
 
 def check_offset(offset: int | None, cursor: str | None) -> int:
-    """The page's offset (0 for a page reached by cursor); `InvalidPage` for an offset
+    """The page's offset (0 for a page reached by cursor); `InvalidPageError` for an offset
     given together with a cursor, or past `MAX_OFFSET`."""
     if offset is None:
         return 0
     if cursor is not None:
-        raise InvalidPage(CURSOR_WITH_OFFSET)
+        raise InvalidPageError(CURSOR_WITH_OFFSET)
     if offset > MAX_OFFSET:
-        raise InvalidPage(OFFSET_TOO_DEEP)
+        raise InvalidPageError(OFFSET_TOO_DEEP)
     return offset
 
 

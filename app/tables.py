@@ -35,10 +35,10 @@ from sqlalchemy import (
     MetaData,
     Table,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
-from sqlalchemy import event
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Relationship, SQLModel
 
@@ -638,7 +638,7 @@ def _count_keys(row: str, change: int | None = None) -> str:
 
 def _sqlite_count_change(row: str, change: int) -> str:
     return (
-        f"INSERT INTO order_counts (user_id, status, orders) VALUES {_count_keys(row, change)} "
+        f"INSERT INTO order_counts (user_id, status, orders) VALUES {_count_keys(row, change)} "  # noqa: S608 - constants only
         "ON CONFLICT (user_id, status) DO UPDATE SET orders = orders + excluded.orders;"
     )
 
@@ -657,7 +657,7 @@ BEGIN
   ORDER BY key.user_id, key.status
   ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
   RETURN NULL;
-END $$"""
+END $$"""  # noqa: S608 - built from constants only
 
 
 POSTGRESQL_STATUS_CHANGE = f"""
@@ -671,7 +671,7 @@ BEGIN
   ORDER BY key.user_id, key.status
   ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
   RETURN NULL;
-END $$"""
+END $$"""  # noqa: S608 - built from constants only
 
 COUNTED_CHANGE = "AFTER UPDATE OF status, user_id ON orders FOR EACH ROW WHEN"
 ORDER_COUNT_TRIGGERS: dict[str, tuple[str, ...]] = {
@@ -704,7 +704,8 @@ the same SQL). Created with the tables by `metadata.create_all` too."""
 
 for _dialect, _statements in ORDER_COUNT_TRIGGERS.items():
     for _statement in _statements:
-        event.listen(metadata, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+        _trigger = DDL(_statement)  # type: ignore[no-untyped-call]
+        event.listen(metadata, "after_create", _trigger.execute_if(dialect=_dialect))
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -36,7 +36,7 @@ def _count_keys(row: str, change: int | None = None) -> str:
 
 def _sqlite_count_change(row: str, change: int) -> str:
     return (
-        f"INSERT INTO order_counts (user_id, status, orders) VALUES {_count_keys(row, change)} "
+        f"INSERT INTO order_counts (user_id, status, orders) VALUES {_count_keys(row, change)} "  # noqa: S608 - constants only
         "ON CONFLICT (user_id, status) DO UPDATE SET orders = orders + excluded.orders;"
     )
 
@@ -52,7 +52,7 @@ BEGIN
   ORDER BY key.user_id, key.status
   ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
   RETURN NULL;
-END $$"""
+END $$"""  # noqa: S608 - built from constants only
 
 
 POSTGRESQL_STATUS_CHANGE = f"""
@@ -66,7 +66,7 @@ BEGIN
   ORDER BY key.user_id, key.status
   ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
   RETURN NULL;
-END $$"""
+END $$"""  # noqa: S608 - built from constants only
 
 COUNTED_CHANGE = "AFTER UPDATE OF status, user_id ON orders FOR EACH ROW WHEN"
 TRIGGERS = {
