@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # Seconds between a server's purges of what has expired (SPEC §12); 0: no purge in
+    # the server (run `python -m app purge` from cron or a timer instead).
+    purge_interval_seconds: float = Field(default=300, ge=0)
 
     @field_validator("secret_key")
     @classmethod

@@ -1,5 +1,7 @@
 """The app factory: routers, middleware, exception handlers, docs and lifespan."""
 
+import asyncio
+import contextlib
 import gc
 import logging
 import math
@@ -20,6 +22,7 @@ from app.docs import install_docs
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from app.openapi import install_openapi
 from app.routers import auth, health, orders, products, users
+from app.services.purge import run_periodically
 
 logger = logging.getLogger("app")
 
@@ -148,7 +151,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _tune_garbage_collector()
+        purging = (
+            asyncio.create_task(
+                run_periodically(database.write_sessions, settings, settings.purge_interval_seconds)
+            )
+            if settings.purge_interval_seconds
+            else None
+        )
         yield
+        if purging is not None:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
         await database.dispose()
 
     app = FastAPI(
