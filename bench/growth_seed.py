@@ -62,7 +62,9 @@ def _timestamp(dialect: str, microseconds: str) -> str:
     """A timestamp from microseconds since 1970 (UTC), as each database stores one:
     SQLite as the text SQLAlchemy writes (`YYYY-MM-DD HH:MM:SS.ffffff`)."""
     if dialect == "postgresql":
-        return f"(TIMESTAMPTZ '1970-01-01 00:00:00+00' + ({microseconds}) * INTERVAL '1 microsecond')"
+        return (
+            f"(TIMESTAMPTZ '1970-01-01 00:00:00+00' + ({microseconds}) * INTERVAL '1 microsecond')"
+        )
     return (
         f"(strftime('%Y-%m-%d %H:%M:%S', ({microseconds}) / 1000000, 'unixepoch') "
         f"|| printf('.%06d', ({microseconds}) % 1000000))"
@@ -78,7 +80,7 @@ def _orders_insert(dialect: str) -> str:
     :step_us each, with their totals: the sum of the lines `_items_insert` adds."""
     created = _timestamp(dialect, ":newest_us - n * :step_us")
     total = " + ".join(
-        f"(SELECT price_cents * {1 + line} FROM seed_menu WHERE {_line_product(line)})"
+        f"(SELECT price_cents * {1 + line} FROM seed_menu WHERE {_line_product(line)})"  # noqa: S608
         for line in range(LINES_PER_ORDER)
     )
     return f"""
@@ -176,7 +178,9 @@ async def grow(engine: AsyncEngine, orders: int) -> None:
     await _add_orders(engine, orders, newest=newest - timedelta(seconds=1), span=GROWTH_SPAN)
 
 
-async def _add_orders(engine: AsyncEngine, orders: int, *, newest: datetime, span: timedelta) -> None:
+async def _add_orders(
+    engine: AsyncEngine, orders: int, *, newest: datetime, span: timedelta
+) -> None:
     dialect = engine.dialect.name
     step_us = max(1, _microseconds(newest) - _microseconds(newest - span)) // max(1, orders)
     async with engine.begin() as connection:

@@ -144,10 +144,11 @@ async def test_purge_works_through_a_backlog_of_many_batches(
     assert await expired_refresh_tokens(app) == 0
 
 
+@pytest.mark.usefixtures("cli_env")
 async def test_purge_with_an_unreachable_database_exits_1_with_one_line(
-    cli_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    cli_env.setenv("DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/x")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port()}/x")
 
     assert await run_cli("purge") == 1
 

@@ -173,7 +173,7 @@ async def run_periodically(
     """A server's low-rate purge, until cancelled: a pass every `interval_s` (± jitter),
     at most `SERVER_BATCHES_PER_PASS` batches of each kind, pausing between batches. A
     pass that fails (the database away) is logged, and the next one tries again."""
-    rng = rng or random.Random()
+    rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
     while True:
         await asyncio.sleep(next_wait(interval_s, rng))
         try:
