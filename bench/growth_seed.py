@@ -172,9 +172,9 @@ async def grow(engine: AsyncEngine, orders: int) -> None:
     """Add `orders` older orders (three years before the newest ones), batch by batch."""
     async with engine.connect() as connection:
         oldest = await connection.scalar(text("SELECT min(created_at) FROM orders"))
+    if isinstance(oldest, str):  # SQLite's text, in UTC without an offset
+        oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
     newest = oldest if isinstance(oldest, datetime) else datetime.now(UTC)
-    if newest.tzinfo is None:  # SQLite's text, read back without an offset
-        newest = newest.replace(tzinfo=UTC)
     await _add_orders(engine, orders, newest=newest - timedelta(seconds=1), span=GROWTH_SPAN)
 
 
