@@ -21,6 +21,7 @@ from app.db import Database
 from app.docs import install_docs
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from app.openapi import install_openapi
+from app.paging import CursorCodec, InvalidPageError
 from app.routers import auth, health, orders, products, users
 from app.services.purge import run_periodically
 
@@ -126,6 +127,11 @@ def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _invalid_page(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidPageError)
+    return JSONResponse({"detail": exc.detail()}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 # Python's cyclic garbage collector runs a collection every 700 net allocations by default:
 # under load, several per request, each walking every young object. Requests here make
 # few reference cycles, so collect far less often, and freeze what start-up created (the
@@ -176,6 +182,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.cursors = CursorCodec(settings.secret_key)
 
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
@@ -188,6 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(InvalidPageError, _invalid_page)
     app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(sa_exc.DataError, _data_error)
     for error in DATABASE_UNAVAILABLE:

@@ -18,7 +18,11 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, bindparam, func, literal, select, tuple_
+
+from app.tables import UTCDateTime
 
 MAX_OFFSET = 10_000
 """Offsets serve the first pages; past this a client follows `next_cursor`."""
@@ -42,7 +46,16 @@ class PagedList(StrEnum):
 
 
 class InvalidPageError(ValueError):
-    """A page request that cannot be served; the message is the 422's detail."""
+    """A page request that cannot be served: a 422 naming the query `parameter` at fault
+    (as FastAPI names the parameters it refuses), with the message as its `msg`."""
+
+    def __init__(self, message: str, parameter: str = "cursor") -> None:
+        super().__init__(message)
+        self.parameter = parameter
+
+    def detail(self) -> list[dict[str, Any]]:
+        """The 422's `detail`, in the shape of FastAPI's own for a query parameter."""
+        return [{"type": "value_error", "loc": ["query", self.parameter], "msg": str(self)}]
 
 
 INVALID_CURSOR = "Invalid cursor: pass a `next_cursor` exactly as a page of this list returned it"
@@ -116,7 +129,7 @@ def check_offset(offset: int | None, cursor: str | None) -> int:
     if cursor is not None:
         raise InvalidPageError(CURSOR_WITH_OFFSET)
     if offset > MAX_OFFSET:
-        raise InvalidPageError(OFFSET_TOO_DEEP)
+        raise InvalidPageError(OFFSET_TOO_DEEP, "offset")
     return offset
 
 
@@ -128,7 +141,48 @@ def bounded_count(matching: int) -> tuple[int, bool]:
     return matching, True
 
 
-@lru_cache(maxsize=4)
-def cursor_codec(secret_key: str) -> CursorCodec:
-    """The codec for this secret, made once (deriving its key costs two HMACs)."""
-    return CursorCodec(secret_key)
+# ---------------------------------------------------------------- in SQL
+
+AFTER_POSITION_PARAMS = ("after_created_at", "after_id")
+
+
+def after_position(created_at: ColumnElement[Any], row_id: ColumnElement[Any]) -> Any:
+    """The rows after the position bound as `after_created_at` and `after_id`, newest
+    first: with the list's filters, one range of the index that ends in (created_at, id)."""
+    return tuple_(created_at, row_id) < tuple_(
+        bindparam("after_created_at", type_=UTCDateTime()),
+        bindparam("after_id", type_=Integer),
+    )
+
+
+def position_params(position: Position | None) -> dict[str, Any]:
+    if position is None:
+        return {}
+    return {"after_created_at": position.created_at, "after_id": position.id}
+
+
+def count_at_most(table: Any, *filters: ColumnElement[bool]) -> Any:
+    """The number of `table`'s rows through `filters`, counted no further than one past
+    `COUNT_LIMIT`: a scalar subquery that reads at most that many index entries."""
+    matching = select(literal(1)).select_from(table).where(*filters).limit(COUNT_LIMIT + 1)
+    return select(func.count()).select_from(matching.subquery()).scalar_subquery()
+
+
+def page(
+    data: list[Any],
+    *,
+    limit: int,
+    offset: int,
+    matching: int,
+    next_cursor: str | None,
+) -> dict[str, Any]:
+    """A page as `Page` describes it (`data` already cut to `limit`)."""
+    count, count_exact = bounded_count(matching)
+    return {
+        "data": data,
+        "count": count,
+        "count_exact": count_exact,
+        "limit": limit,
+        "offset": offset,
+        "next_cursor": next_cursor,
+    }

@@ -339,12 +339,23 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list, newest first."""
+    """One page of a list, newest first. Read on with `next_cursor`: pass it as `cursor`
+    for the page after this one."""
 
     data: list[T]
-    count: int = PydanticField(description="How many items match, over all pages")
+    count: int = PydanticField(
+        description="How many items match, over all pages: exact up to 10,000; when more "
+        "match, 10,000 (and `count_exact` is false)"
+    )
+    count_exact: bool = PydanticField(
+        description="Whether `count` is exact: false when more than 10,000 items match"
+    )
     limit: int
-    offset: int
+    offset: int = PydanticField(description="Items skipped: the request's `offset`, 0 by cursor")
+    next_cursor: str | None = PydanticField(
+        description="The page after this one: pass it as `cursor`, with the same filters. "
+        "null on the last page. Opaque: use it exactly as it is"
+    )
 
 
 class Message(SQLModel):

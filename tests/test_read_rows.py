@@ -7,6 +7,7 @@ reads go to the driver, which stay with SQLAlchemy, and how a driver error is re
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import asyncpg
@@ -33,6 +34,10 @@ PARAMS = {
     "offset": 0,
     "status": OrderStatus.PENDING,
     "user_id": 0,
+    "count_user_id": 0,
+    "count_status": "",
+    "after_created_at": datetime(2100, 1, 1, tzinfo=UTC),  # after it: every order
+    "after_id": 0,
 }
 
 
@@ -55,11 +60,14 @@ async def reader(app: FastAPI) -> AsyncIterator[AsyncSession]:
 
 
 HOT_READS = {
-    "menu": MENU_PAGE[False],
+    "menu": MENU_PAGE[False, False],
+    "menu by cursor": MENU_PAGE[False, True],
     "order": READ_ORDER,
-    "own page": _own_page(False, False),
-    "own page by status and user": _own_page(True, True),
-    "everyone's page by status": _everyones_page(True, False),
+    "own page": _own_page(False, False, False),
+    "own page by status and user": _own_page(True, True, False),
+    "own page by cursor": _own_page(False, False, True),
+    "everyone's page by status": _everyones_page(True, False, False),
+    "everyone's page by status and cursor": _everyones_page(True, False, True),
 }
 
 

@@ -4,12 +4,11 @@ ids."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette._utils import get_route_path  # what Starlette and FastAPI match paths by
 from starlette.routing import Match
 from starlette.types import Scope
 
+from app.paging import MAX_CURSOR_LENGTH, MAX_OFFSET
 from app.tables import MAX_ID, ErrorDetail, public_json
 
 
@@ -53,16 +52,27 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 # absent just takes its default (measured: 6 % of the CPU time of `GET /products`).
 DEFAULT_LIMIT = 20
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page")]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip")]
+Offset = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        description=f"Items to skip, 0 to {MAX_OFFSET:,} (default 0); not with `cursor`. "
+        "Past the first pages, follow `next_cursor` instead",
+        json_schema_extra={"maximum": MAX_OFFSET},
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR_LENGTH,
+        description="Where the page starts: a page's `next_cursor`, exactly as it was "
+        "returned, with the same filters. Not with `offset`",
+    ),
+]
 
 
 def id_path(name: str) -> Any:
     return Path(ge=1, le=MAX_ID, description=f"The {name}'s id")
-
-
-async def count_rows(session: AsyncSession, query: Select[Any]) -> int:
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return total or 0
 
 
 def json_response(content: Any, status_code: int = 200) -> Response:

@@ -3,14 +3,25 @@
 from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Query, Response, status
-from sqlalchemy import Integer, Select, bindparam, func, select
+from fastapi import HTTPException, Query, Request, Response, status
+from sqlalchemy import Integer, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep, read_rows
+from app.paging import (
+    CursorCodec,
+    PagedList,
+    Position,
+    after_position,
+    check_offset,
+    count_at_most,
+    page,
+    position_params,
+)
 from app.routers.common import (
     DEFAULT_LIMIT,
+    Cursor,
     Limit,
     Offset,
     PrefixedRouter,
@@ -34,12 +45,15 @@ def _shown(*, everything: bool) -> list[Any]:
     return [] if everything else [PRODUCTS.c.is_available]
 
 
-def _menu_page(*, everything: bool) -> Select[Any]:
-    """A page of the menu, newest first, each row carrying the count of the whole menu."""
-    count = select(func.count()).select_from(PRODUCTS).where(*_shown(everything=everything))
+def _menu_page(*, everything: bool, by_cursor: bool) -> Select[Any]:
+    """A page of the menu, newest first (after the cursor's position when there is one),
+    each row carrying the menu's count. One row more than the page, when there is one,
+    tells that another page follows."""
+    shown = _shown(everything=everything)
+    after = [after_position(PRODUCTS.c.created_at, PRODUCTS.c.id)] if by_cursor else []
     return (
-        select(*PRODUCT_COLUMNS, count.scalar_subquery().label("count"))
-        .where(*_shown(everything=everything))
+        select(*PRODUCT_COLUMNS, count_at_most(PRODUCTS, *shown).label("count"))
+        .where(*shown, *after)
         .order_by(PRODUCTS.c.created_at.desc(), PRODUCTS.c.id.desc())
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
@@ -47,9 +61,13 @@ def _menu_page(*, everything: bool) -> Select[Any]:
 
 
 # Built once: SQLAlchemy reuses their cache key and compiled form.
-MENU_PAGE = {everything: _menu_page(everything=everything) for everything in (False, True)}
+MENU_PAGE = {
+    (everything, by_cursor): _menu_page(everything=everything, by_cursor=by_cursor)
+    for everything in (False, True)
+    for by_cursor in (False, True)
+}
 MENU_COUNT = {
-    everything: select(func.count()).select_from(PRODUCTS).where(*_shown(everything=everything))
+    everything: select(count_at_most(PRODUCTS, *_shown(everything=everything)))
     for everything in (False, True)
 }
 PRODUCT = select(*PRODUCT_COLUMNS).where(PRODUCTS.c.id == bindparam("product_id"))
@@ -85,10 +103,12 @@ def product_not_found() -> HTTPException:
     responses=error_responses(401, 422),
 )
 async def list_products(
+    request: Request,
     session: SessionDep,
     caller_id: OptionalTokenUserId,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    offset: Offset = None,
+    cursor: Cursor = None,
     include_unavailable: Annotated[
         bool, Query(description="Admins only: list unavailable products too")
     ] = False,
@@ -96,16 +116,30 @@ async def list_products(
     """Available products, to anyone, no token needed. An admin (with a bearer token) may
     add `include_unavailable=true` to see the whole menu. For anyone else the flag has no
     effect: it widens only what the caller may see, like every filter here. A bearer token
-    that is sent must be valid (401 otherwise), even though none is needed."""
+    that is sent must be valid (401 otherwise), even though none is needed.
+
+    Page through with `next_cursor` (pass it as `cursor`, with the same
+    `include_unavailable`) until it is null; `offset` serves the first pages (at most
+    10,000)."""
     is_admin = await caller_is_admin(session, caller_id)  # a gone user's token: 401, always
     everything = include_unavailable and is_admin
-    rows = await read_rows(session, MENU_PAGE[everything], {"limit": limit, "offset": offset})
+    skip = check_offset(offset, cursor)
+    cursors: CursorCodec = request.app.state.cursors
+    position = None if cursor is None else cursors.decode(PagedList.PRODUCTS, cursor)
+    params = {"limit": limit + 1, "offset": skip, **position_params(position)}
+    rows = await read_rows(session, MENU_PAGE[everything, position is not None], params)
     if rows:
-        *_product, count = rows[0]
+        *_product, matching = rows[0]
     else:  # past the last page (or an empty menu): the count still has to be told
-        count = await session.scalar(MENU_COUNT[everything]) if offset else 0
-    menu = _products_json(rows)
-    return json_response({"data": menu, "count": count, "limit": limit, "offset": offset})
+        matching = await session.scalar(MENU_COUNT[everything]) if skip or position else 0
+    menu = _products_json(rows[:limit])
+    next_cursor = None
+    if len(rows) > limit:
+        last = menu[-1]
+        next_cursor = cursors.encode(PagedList.PRODUCTS, Position(last["created_at"], last["id"]))
+    return json_response(
+        page(menu, limit=limit, offset=skip, matching=matching, next_cursor=next_cursor)
+    )
 
 
 @router.get(

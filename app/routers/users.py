@@ -1,24 +1,35 @@
 """The caller's own account, and user management for admins."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Request, status
 from sqlmodel import col, select
 
 from app.db import SessionDep
+from app.paging import (
+    CursorCodec,
+    PagedList,
+    Position,
+    after_position,
+    check_offset,
+    count_at_most,
+    page,
+    position_params,
+)
 from app.routers.common import (
     DEFAULT_LIMIT,
+    Cursor,
     Limit,
     Offset,
     PrefixedRouter,
-    count_rows,
     error_responses,
     id_path,
 )
 from app.security import AdminUser, CurrentUser
-from app.tables import Page, User, UserPublic, UserUpdate
+from app.tables import Page, User, UserPublic, UserUpdate, table_of
 
 router = PrefixedRouter(prefix="/users", tags=["users"])
+USERS = table_of(User)
 
 
 @router.get(
@@ -48,18 +59,37 @@ async def patch_me() -> None:
     responses=error_responses(401, 403, 422),
 )
 async def list_users(
+    request: Request,
     _admin: AdminUser,
     session: SessionDep,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
-) -> Page[User]:
-    """Every user, newest first."""
-    query = select(User)
-    count = await count_rows(session, query)
-    users = await session.scalars(
-        query.order_by(col(User.created_at).desc(), col(User.id).desc()).limit(limit).offset(offset)
+    offset: Offset = None,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Every user, newest first. Page through with `next_cursor` (pass it as `cursor`)
+    until it is null; `offset` serves the first pages (at most 10,000)."""
+    skip = check_offset(offset, cursor)
+    cursors: CursorCodec = request.app.state.cursors
+    position = None if cursor is None else cursors.decode(PagedList.USERS, cursor)
+    after = [] if position is None else [after_position(USERS.c.created_at, USERS.c.id)]
+    found = await session.scalars(
+        select(User)
+        .where(*after)
+        .order_by(col(User.created_at).desc(), col(User.id).desc())
+        .limit(limit + 1)
+        .offset(skip),
+        position_params(position),
     )
-    return Page(data=list(users), count=count, limit=limit, offset=offset)
+    users = list(found)
+    matching = await session.scalar(select(count_at_most(USERS)))
+    next_cursor = None
+    if len(users) > limit:
+        last = users[limit - 1]
+        assert last.id is not None
+        next_cursor = cursors.encode(PagedList.USERS, Position(last.created_at, last.id))
+    return page(
+        users[:limit], limit=limit, offset=skip, matching=matching or 0, next_cursor=next_cursor
+    )
 
 
 @router.patch(

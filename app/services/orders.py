@@ -48,11 +48,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import read_rows
+from app.paging import (
+    CursorCodec,
+    PagedList,
+    Position,
+    after_position,
+    check_offset,
+    page,
+    position_params,
+)
 from app.security import USER_GONE, is_the_active_caller, require_active_caller, unauthorized
 from app.tables import (
+    ANY_STATUS,
+    EVERYONE,
     MAX_QUANTITY,
     IdempotencyKey,
     Order,
+    OrderCount,
     OrderCreate,
     OrderItem,
     OrderItemCreate,
@@ -69,6 +81,7 @@ ITEMS = table_of(OrderItem)
 USERS = table_of(User)
 PRODUCTS = table_of(Product)
 KEYS = table_of(IdempotencyKey)
+COUNTS = table_of(OrderCount)
 
 ORDER_COLUMNS = (
     ORDERS.c.id,
@@ -223,8 +236,12 @@ def _listing_filters(by_status: bool, by_user: bool) -> list[ColumnElement[bool]
     return filters
 
 
-def _page_of(visible: Select[Any]) -> Any:
-    """A page of these orders, newest first, as a subquery to join their items to."""
+def _page_of(visible: Select[Any], by_cursor: bool) -> Any:
+    """A page of these orders, newest first (after the cursor's position when there is
+    one), as a subquery to join their items to. Its `limit` is one more than the page's:
+    the extra order, when there is one, tells that another page follows."""
+    if by_cursor:
+        visible = visible.where(after_position(ORDERS.c.created_at, ORDERS.c.id))
     return (
         visible.order_by(*NEWEST_FIRST)
         .limit(bindparam("limit", type_=Integer))
@@ -233,12 +250,22 @@ def _page_of(visible: Select[Any]) -> Any:
     )
 
 
-def _count_of(filters: list[ColumnElement[bool]]) -> Any:
-    return select(func.count()).select_from(ORDERS).where(*filters).scalar_subquery()
+ORDER_COUNT = (
+    select(func.coalesce(func.max(COUNTS.c.orders), 0))
+    .where(
+        COUNTS.c.user_id == bindparam("count_user_id"),
+        COUNTS.c.status == bindparam("count_status"),
+    )
+    .scalar_subquery()
+)
+"""The count of the orders through the filters: one row of `order_counts` (0 when there
+is none), whatever the number of orders."""
+NO_USER = -1
+"""`count_user_id` where the filters match nothing (a customer's filter on someone else)."""
 
 
 @cache
-def _own_page(by_status: bool, by_user: bool) -> Select[Any]:
+def _own_page(by_status: bool, by_user: bool, by_cursor: bool) -> Select[Any]:
     """The caller's own page of orders joined to their items, each row carrying the
     caller's `is_admin` and the count of their orders through the filters.
 
@@ -246,9 +273,9 @@ def _own_page(by_status: bool, by_user: bool) -> Select[Any]:
     of nulls (but for `is_admin` and the count) when the page is empty.
     """
     own = [ORDERS.c.user_id == bindparam("caller_id"), *_listing_filters(by_status, by_user)]
-    page = _page_of(select(*ORDER_COLUMNS).where(*own))
+    page = _page_of(select(*ORDER_COLUMNS).where(*own), by_cursor)
     return (
-        select(page, *ITEM_COLUMNS, USERS.c.is_admin, _count_of(own).label("count"))
+        select(page, *ITEM_COLUMNS, USERS.c.is_admin, ORDER_COUNT.label("count"))
         .select_from(USERS)
         .outerjoin(page, true())
         .outerjoin(ITEMS, ITEMS.c.order_id == page.c.id)
@@ -258,62 +285,84 @@ def _own_page(by_status: bool, by_user: bool) -> Select[Any]:
 
 
 @cache
-def _everyones_page(by_status: bool, by_user: bool) -> Select[Any]:
+def _everyones_page(by_status: bool, by_user: bool, by_cursor: bool) -> Select[Any]:
     """A page of every order (for an admin) joined to their items, with the count."""
     filters = _listing_filters(by_status, by_user)
-    page = _page_of(select(*ORDER_COLUMNS).where(*filters))
+    page = _page_of(select(*ORDER_COLUMNS).where(*filters), by_cursor)
     return (
-        select(page, *ITEM_COLUMNS, _count_of(filters).label("count"))
+        select(page, *ITEM_COLUMNS, ORDER_COUNT.label("count"))
         .outerjoin(ITEMS, ITEMS.c.order_id == page.c.id)
         .order_by(page.c.created_at.desc(), page.c.id.desc(), ITEMS.c.id)
     )
 
 
-@cache
-def _everyones_count(by_status: bool, by_user: bool) -> Select[Any]:
-    return select(_count_of(_listing_filters(by_status, by_user)))
+EVERYONES_COUNT = select(ORDER_COUNT)
+
+
+def _next_cursor(orders: list[OrderJSON], limit: int, codec: CursorCodec) -> str | None:
+    """The cursor after the page's last order, when more orders follow it."""
+    if len(orders) <= limit:
+        return None
+    last = orders[limit - 1]
+    return codec.encode(PagedList.ORDERS, Position(last["created_at"], last["id"]))
 
 
 async def list_orders(
     session: AsyncSession,
     caller_id: int,
+    codec: CursorCodec,
     *,
     limit: int,
-    offset: int,
+    offset: int | None = None,
+    cursor: str | None = None,
     status_filter: OrderStatus | None = None,
     user_id: int | None = None,
 ) -> dict[str, Any]:
-    """A page of the orders the caller may see, newest first, with their items.
+    """A page of the orders the caller may see, newest first, with their items: from
+    `offset` (at most `MAX_OFFSET`), or after the position `cursor` marks.
 
-    A customer's page is one statement whatever its size or the number of items: the
-    caller's row, their page joined to its items, and the count. An admin's takes a
-    second, for everyone's page (and a third when that page is empty, for the count).
-    Filters narrow what the caller may see, never widen it: a customer's `user_id` filter
-    naming someone else matches nothing.
+    A customer's page is one statement whatever its size, depth or the number of items:
+    the caller's row, their page joined to its items, and the count (one row of
+    `order_counts`). An admin's takes a second, for everyone's page (and a third when
+    that page is empty, for the count). Filters, like the cursor, narrow what the caller
+    may see, never widen it: a customer's `user_id` filter naming someone else matches
+    nothing. `InvalidPageError` for a cursor that is not this list's, or bad bounds.
     """
-    by_status, by_user = status_filter is not None, user_id is not None
+    skip = check_offset(offset, cursor)
+    position = None if cursor is None else codec.decode(PagedList.ORDERS, cursor)
+    by_status, by_user, by_cursor = (
+        status_filter is not None,
+        user_id is not None,
+        position is not None,
+    )
     params = {
         "caller_id": caller_id,
         "status": status_filter,
         "user_id": user_id,
-        "limit": limit,
-        "offset": offset,
+        "limit": limit + 1,
+        "offset": skip,
+        "count_user_id": caller_id if user_id in (None, caller_id) else NO_USER,
+        "count_status": ANY_STATUS if status_filter is None else status_filter.value,
+        **position_params(position),
     }
-    rows = await read_rows(session, _own_page(by_status, by_user), params)
+    rows = await read_rows(session, _own_page(by_status, by_user, by_cursor), params)
     if not rows:
         raise unauthorized(USER_GONE)
     *_columns, caller_is_admin, _count = rows[0]
     if caller_is_admin:
-        rows = await read_rows(session, _everyones_page(by_status, by_user), params)
+        params["count_user_id"] = EVERYONE if user_id is None else user_id
+        rows = await read_rows(session, _everyones_page(by_status, by_user, by_cursor), params)
         if not rows:
-            count = await session.scalar(_everyones_count(by_status, by_user), params)
-            return {"data": [], "count": count, "limit": limit, "offset": offset}
-    return {
-        "data": _orders_from_rows(rows),
-        "count": rows[0][-1],  # each row ends with the count
-        "limit": limit,
-        "offset": offset,
-    }
+            matching = await session.scalar(EVERYONES_COUNT, params)
+            return page([], limit=limit, offset=skip, matching=matching or 0, next_cursor=None)
+    orders = _orders_from_rows(rows)
+    return page(
+        orders[:limit],
+        limit=limit,
+        offset=skip,
+        matching=rows[0][-1],  # each row ends with the count
+        next_cursor=_next_cursor(orders, limit, codec),
+    )
 
 
 # ---------------------------------------------------------------- changing an order
