@@ -71,29 +71,27 @@ def _timestamp(dialect: str, microseconds: str) -> str:
     )
 
 
-def _line_product(line: int) -> str:
-    return f"seed_menu.position = (n * {LINES_PER_ORDER} + {line}) % {PRODUCTS}"
-
-
 def _orders_insert(dialect: str) -> str:
     """Orders :first to :last (ids :id_offset + n), created from :newest_us back by
-    :step_us each, with their totals: the sum of the lines `_items_insert` adds."""
+    :step_us each, with their totals: the sum of the lines `_items_insert` adds (which
+    depend on n modulo the menu's size only, so `seed_totals` holds them)."""
     created = _timestamp(dialect, ":newest_us - n * :step_us")
-    total = " + ".join(
-        f"(SELECT price_cents * {1 + line} FROM seed_menu WHERE {_line_product(line)})"  # noqa: S608
-        for line in range(LINES_PER_ORDER)
-    )
     return f"""
         INSERT INTO orders (id, user_id, status, total_cents, created_at, updated_at)
-        SELECT :id_offset + n,
-               (SELECT user_id FROM seed_customers WHERE position = n % {CUSTOMERS}),
-               {STATUS_OF_N}, {total}, {created}, {created}
+        SELECT :id_offset + n, seed_customers.user_id, {STATUS_OF_N},
+               seed_totals.total_cents, {created}, {created}
         FROM {_series(dialect)}
+        JOIN seed_customers ON seed_customers.position = n % {CUSTOMERS}
+        JOIN seed_totals ON seed_totals.position = n % {PRODUCTS}
     """  # noqa: S608 - built from constants only
 
 
+def _lines() -> str:
+    return " UNION ALL ".join(f"SELECT {line} AS line" for line in range(LINES_PER_ORDER))
+
+
 def _items_insert(dialect: str) -> str:
-    lines = " UNION ALL ".join(f"SELECT {line} AS line" for line in range(LINES_PER_ORDER))
+    lines = _lines()
     product = f"seed_menu.position = (n * {LINES_PER_ORDER} + line.line) % {PRODUCTS}"
     return f"""
         INSERT INTO order_items
@@ -120,6 +118,14 @@ async def _positions(connection: AsyncConnection) -> None:
         "INSERT INTO seed_menu SELECT "
         "(SELECT count(*) FROM products AS earlier WHERE earlier.id < products.id), "
         "id, name, price_cents FROM products",
+        "DROP TABLE IF EXISTS seed_totals",
+        "CREATE TABLE seed_totals (position INTEGER PRIMARY KEY, total_cents INTEGER)",
+        "INSERT INTO seed_totals SELECT shape.position, "  # noqa: S608 - constants only
+        "sum(product.price_cents * (1 + line.line)) "
+        f"FROM seed_menu AS shape CROSS JOIN ({_lines()}) AS line "
+        "JOIN seed_menu AS product "
+        f"ON product.position = (shape.position * {LINES_PER_ORDER} + line.line) % {PRODUCTS} "
+        "GROUP BY shape.position",
     ):
         await connection.execute(text(statement))
 
@@ -196,10 +202,12 @@ async def _add_orders(
             "step_us": step_us,
         }
         async with engine.begin() as connection:
+            if dialect == "postgresql":  # a seed lost to a crash is seeded again
+                await connection.execute(text("SET LOCAL synchronous_commit = off"))
             await connection.execute(text(_orders_insert(dialect)), params)
             await connection.execute(text(_items_insert(dialect)), params)
     async with engine.begin() as connection:
-        for table in ("seed_customers", "seed_menu"):
+        for table in ("seed_customers", "seed_menu", "seed_totals"):
             await connection.execute(text(f"DROP TABLE {table}"))
         if dialect == "postgresql":  # explicit ids: move the sequence past them
             await connection.execute(
