@@ -32,7 +32,9 @@ An ordering backend for a restaurant: customers sign up, browse the menu and pla
 admins manage the menu, every order and the users.
 
 * Money is always an integer number of **cents**; timestamps are UTC, ISO 8601.
-* Lists are pages: `{"data": [...], "count", "limit", "offset"}`, newest first.
+* Lists are pages, newest first: `{"data": [...], "count", "count_exact", "limit", "offset",
+  "next_cursor"}`. Read on by passing `next_cursor` as `cursor` until it is null; `offset`
+  serves the first pages (up to 10,000); `count` is exact up to 10,000.
 * Every error body is `{"detail": ...}`.
 * Every `GET` also answers `HEAD`: the same status and headers, no body.
 * Log in with **Authorize** (your email as the username), then try any route.

@@ -1,9 +1,12 @@
 """The caller's own account, and user management for admins."""
 
+from functools import cache
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Request, status
+from sqlalchemy import Integer, bindparam
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.db import SessionDep
 from app.paging import (
@@ -30,6 +33,23 @@ from app.tables import Page, User, UserPublic, UserUpdate, table_of
 
 router = PrefixedRouter(prefix="/users", tags=["users"])
 USERS = table_of(User)
+
+
+@cache
+def users_page(*, by_cursor: bool) -> SelectOfScalar[User]:
+    """A page of users, newest first (after the cursor's position when there is one), one
+    more than the page when there is one: it tells that another page follows."""
+    after = [after_position(USERS.c.created_at, USERS.c.id)] if by_cursor else []
+    return (
+        select(User)
+        .where(*after)
+        .order_by(col(User.created_at).desc(), col(User.id).desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+USER_COUNT = select(count_at_most(USERS))
 
 
 @router.get(
@@ -71,17 +91,12 @@ async def list_users(
     skip = check_offset(offset, cursor)
     cursors: CursorCodec = request.app.state.cursors
     position = None if cursor is None else cursors.decode(PagedList.USERS, cursor)
-    after = [] if position is None else [after_position(USERS.c.created_at, USERS.c.id)]
     found = await session.scalars(
-        select(User)
-        .where(*after)
-        .order_by(col(User.created_at).desc(), col(User.id).desc())
-        .limit(limit + 1)
-        .offset(skip),
-        position_params(position),
+        users_page(by_cursor=position is not None),
+        {"limit": limit + 1, "offset": skip, **position_params(position)},
     )
     users = list(found)
-    matching = await session.scalar(select(count_at_most(USERS)))
+    matching = await session.scalar(USER_COUNT)
     next_cursor = None
     if len(users) > limit:
         last = users[limit - 1]
