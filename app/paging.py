@@ -8,7 +8,7 @@ to the list it was made for: a cursor that was altered, forged, or made for anot
 is refused. It only marks a position: the caller's visibility and the request's filters
 still apply to every page, so a cursor can never show more than the first page could.
 
-No FastAPI here: the routes turn `InvalidPageError` into a 422.
+No FastAPI here: the routes turn `InvalidCursor` into a 422.
 """
 
 import base64
@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, bindparam, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Integer, bindparam, tuple_
 
+from app.errors import CursorWithOffset, InvalidCursor, OffsetTooDeep
 from app.tables import UTCDateTime
 
 MAX_OFFSET = 10_000
@@ -45,21 +46,6 @@ class PagedList(StrEnum):
     USERS = "users"
 
 
-class InvalidPageError(ValueError):
-    """A page request that cannot be served: a 422 naming the query `parameter` at fault
-    (as FastAPI names the parameters it refuses), with the message as its `msg`."""
-
-    def __init__(self, message: str, parameter: str = "cursor") -> None:
-        super().__init__(message)
-        self.parameter = parameter
-
-    def detail(self) -> list[dict[str, Any]]:
-        """The 422's `detail`, in the shape of FastAPI's own for a query parameter."""
-        return [{"type": "value_error", "loc": ["query", self.parameter], "msg": str(self)}]
-
-
-INVALID_CURSOR = "Invalid cursor: pass a `next_cursor` exactly as a page of this list returned it"
-CURSOR_WITH_OFFSET = "Pass either `cursor` or `offset`, not both"
 OFFSET_TOO_DEEP = (
     f"`offset` may be at most {MAX_OFFSET:,}: to read further, follow each page's "
     "`next_cursor` with `cursor`"
@@ -80,13 +66,13 @@ def _b64encode(data: bytes) -> str:
 
 def _b64decode(text: str) -> bytes:
     if not text.isascii():
-        raise InvalidPageError(INVALID_CURSOR)
+        raise InvalidCursor
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
-        raise InvalidPageError(INVALID_CURSOR) from None
+        raise InvalidCursor from None
     if _b64encode(data) != text:  # other spellings of the same bytes (stray bits, padding)
-        raise InvalidPageError(INVALID_CURSOR)
+        raise InvalidCursor
     return data
 
 
@@ -106,30 +92,30 @@ class CursorCodec:
         return _b64encode(payload + self._signature(paged_list, payload))
 
     def decode(self, paged_list: PagedList, cursor: str) -> Position:
-        """The position `cursor` marks in `paged_list`; `InvalidPageError` unless this codec
+        """The position `cursor` marks in `paged_list`; `InvalidCursor` unless this codec
         made it for that list, exactly as it is."""
         if len(cursor) > MAX_CURSOR_LENGTH:
-            raise InvalidPageError(INVALID_CURSOR)
+            raise InvalidCursor
         raw = _b64decode(cursor)
         payload, signature = raw[:-SIGNATURE_BYTES], raw[-SIGNATURE_BYTES:]
         if len(raw) <= SIGNATURE_BYTES or not hmac.compare_digest(
             signature, self._signature(paged_list, payload)
         ):
-            raise InvalidPageError(INVALID_CURSOR)
+            raise InvalidCursor
         # Signed by this key, so made by `encode`: the payload is well formed.
         _version, microseconds, row_id = payload.split(b".")
         return Position(EPOCH + int(microseconds) * ONE_MICROSECOND, int(row_id))
 
 
 def check_offset(offset: int | None, cursor: str | None) -> int:
-    """The page's offset (0 for a page reached by cursor); `InvalidPageError` for an offset
+    """The page's offset (0 for a page reached by cursor); `InvalidCursor` for an offset
     given together with a cursor, or past `MAX_OFFSET`."""
     if offset is None:
         return 0
     if cursor is not None:
-        raise InvalidPageError(CURSOR_WITH_OFFSET)
+        raise CursorWithOffset
     if offset > MAX_OFFSET:
-        raise InvalidPageError(OFFSET_TOO_DEEP, "offset")
+        raise OffsetTooDeep(OFFSET_TOO_DEEP)
     return offset
 
 
@@ -159,13 +145,6 @@ def position_params(position: Position | None) -> dict[str, Any]:
     if position is None:
         return {}
     return {"after_created_at": position.created_at, "after_id": position.id}
-
-
-def count_at_most(table: Any, *filters: ColumnElement[bool]) -> Any:
-    """The number of `table`'s rows through `filters`, counted no further than one past
-    `COUNT_LIMIT`: a scalar subquery that reads at most that many index entries."""
-    matching = select(literal(1)).select_from(table).where(*filters).limit(COUNT_LIMIT + 1)
-    return select(func.count()).select_from(matching.subquery()).scalar_subquery()
 
 
 def page(

@@ -35,7 +35,7 @@ from app.cli import migrate
 from app.config import Settings
 from app.paging import MAX_OFFSET, CursorCodec, PagedList, Position
 from app.security import encode_token
-from app.tables import Order, table_of
+from app.tables import ORDERS
 from bench.growth_seed import People, analyze, grow, seed_base
 from bench.run import DEFAULT_POSTGRES_URL, RESULTS_DIR, recreate_postgres_database
 from bench.servers import Server, ServerError, free_port, start_server
@@ -47,7 +47,6 @@ SAMPLED_ORDERS = 4_000  # order ids the readers pick from (their owners' own)
 PAGERS = 2
 RATIO_TARGET = 0.8
 P99_GROWTH_LIMIT = 2.0
-ORDERS = table_of(Order)
 
 
 @dataclass(frozen=True)

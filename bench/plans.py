@@ -16,9 +16,9 @@ from sqlalchemy import Select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from app.routers.products import MENU_PAGE
-from app.routers.users import users_page
-from app.services.orders import _everyones_page, _own_page
+from app.services.orders.reads import EVERYONES_PAGE, OWN_PAGE
+from app.services.products import MENU_PAGE
+from app.services.users import USERS_PAGE
 from app.tables import OrderStatus
 
 MIDDLE = datetime(2025, 6, 1, 12, tzinfo=UTC)  # a position deep in three years of orders
@@ -38,26 +38,26 @@ def statements() -> dict[str, tuple[Select[Any], dict[str, Any]]]:
     }
     page = {"limit": 21, "offset": 0, "after_created_at": MIDDLE, "after_id": 500_000}
     return {
-        "orders: a customer's first page": (_own_page(False, False, False), orders),
-        "orders: a customer's page by cursor": (_own_page(False, False, True), orders),
+        "orders: a customer's first page": (OWN_PAGE[False, False, False], orders),
+        "orders: a customer's page by cursor": (OWN_PAGE[False, False, True], orders),
         "orders: a customer's page by cursor, status=pending": (
-            _own_page(True, False, True),
+            OWN_PAGE[True, False, True],
             orders,
         ),
-        "orders: an admin's first page": (_everyones_page(False, False, False), orders),
-        "orders: an admin's page by cursor": (_everyones_page(False, False, True), orders),
+        "orders: an admin's first page": (EVERYONES_PAGE[False, False, False], orders),
+        "orders: an admin's page by cursor": (EVERYONES_PAGE[False, False, True], orders),
         "orders: an admin's page by cursor, status=pending": (
-            _everyones_page(True, False, True),
+            EVERYONES_PAGE[True, False, True],
             orders,
         ),
-        "orders: an admin's page by cursor, user_id": (_everyones_page(False, True, True), orders),
+        "orders: an admin's page by cursor, user_id": (EVERYONES_PAGE[False, True, True], orders),
         "orders: an admin's page by cursor, user_id and status": (
-            _everyones_page(True, True, True),
+            EVERYONES_PAGE[True, True, True],
             orders,
         ),
         "products: the menu by cursor": (MENU_PAGE[False, True], page),
         "products: the whole menu by cursor (admins)": (MENU_PAGE[True, True], page),
-        "users: a page by cursor": (users_page(by_cursor=True), page),
+        "users: a page by cursor": (USERS_PAGE[True], page),
     }
 
 

@@ -4,12 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.errors import InvalidPage
 from app.paging import (
     COUNT_LIMIT,
     MAX_CURSOR_LENGTH,
     MAX_OFFSET,
     CursorCodec,
-    InvalidPageError,
     PagedList,
     Position,
     bounded_count,
@@ -49,7 +49,7 @@ def test_a_cursor_does_not_show_the_position_in_clear(codec: CursorCodec) -> Non
 
 def test_a_cursor_of_one_list_is_refused_by_another(codec: CursorCodec) -> None:
     cursor = codec.encode(PagedList.ORDERS, POSITION)
-    with pytest.raises(InvalidPageError, match="Invalid cursor"):
+    with pytest.raises(InvalidPage, match="Invalid cursor"):
         codec.decode(PagedList.PRODUCTS, cursor)
 
 
@@ -57,7 +57,7 @@ def test_a_cursor_made_with_another_secret_is_refused(codec: CursorCodec) -> Non
     forged = CursorCodec("another-secret-key-that-is-long-enough-0000").encode(
         PagedList.ORDERS, POSITION
     )
-    with pytest.raises(InvalidPageError, match="Invalid cursor"):
+    with pytest.raises(InvalidPage, match="Invalid cursor"):
         codec.decode(PagedList.ORDERS, forged)
 
 
@@ -66,7 +66,7 @@ def test_every_altered_character_is_refused(codec: CursorCodec) -> None:
     for index, character in enumerate(cursor):
         replacement = "A" if character != "A" else "B"
         tampered = cursor[:index] + replacement + cursor[index + 1 :]
-        with pytest.raises(InvalidPageError):
+        with pytest.raises(InvalidPage):
             codec.decode(PagedList.ORDERS, tampered)
 
 
@@ -75,13 +75,13 @@ def test_every_altered_character_is_refused(codec: CursorCodec) -> None:
     ["", "x", "not a cursor", "%%%%", "é" * 10, "A" * (MAX_CURSOR_LENGTH + 1), "====", "\x00"],
 )
 def test_malformed_cursors_are_refused(codec: CursorCodec, malformed: str) -> None:
-    with pytest.raises(InvalidPageError, match="Invalid cursor"):
+    with pytest.raises(InvalidPage, match="Invalid cursor"):
         codec.decode(PagedList.ORDERS, malformed)
 
 
 def test_a_truncated_cursor_is_refused(codec: CursorCodec) -> None:
     cursor = codec.encode(PagedList.ORDERS, POSITION)
-    with pytest.raises(InvalidPageError):
+    with pytest.raises(InvalidPage):
         codec.decode(PagedList.ORDERS, cursor[:-4])
 
 
@@ -94,12 +94,12 @@ def test_an_offset_up_to_the_bound_is_kept() -> None:
 
 
 def test_an_offset_past_the_bound_names_cursor() -> None:
-    with pytest.raises(InvalidPageError, match="`cursor`"):
+    with pytest.raises(InvalidPage, match="`cursor`"):
         check_offset(MAX_OFFSET + 1, None)
 
 
 def test_an_offset_with_a_cursor_is_refused() -> None:
-    with pytest.raises(InvalidPageError, match="either `cursor` or `offset`"):
+    with pytest.raises(InvalidPage, match="either `cursor` or `offset`"):
         check_offset(0, "some-cursor")
 
 

@@ -11,7 +11,7 @@ from sqlmodel import SQLModel
 
 from app.config import Settings
 from app.main import create_app
-from app.services.orders import KEY_LIFETIME
+from app.services.orders.idempotency import KEY_LIFETIME
 from app.services.purge import BATCH_SIZE, purge_everything
 from app.tables import IdempotencyKey, LoginFailure, Order, RefreshToken, utcnow
 from tests.conftest import Account

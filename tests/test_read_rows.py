@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import Database, read_rows
-from app.routers.products import MENU_PAGE
-from app.services.orders import ORDERS, READ_ORDER, _everyones_page, _own_page
-from app.tables import OrderStatus, ProductPublic
+from app.services.orders.reads import EVERYONES_PAGE, OWN_PAGE, READ_ORDER
+from app.services.products import MENU_PAGE
+from app.tables import ORDERS, OrderStatus, ProductPublic
 from tests.conftest import TEST_DATABASE_URL, Account, count_statements, open_order
 
 pytestmark = pytest.mark.usefixtures("orders")
@@ -63,11 +63,11 @@ HOT_READS = {
     "menu": MENU_PAGE[False, False],
     "menu by cursor": MENU_PAGE[False, True],
     "order": READ_ORDER,
-    "own page": _own_page(False, False, False),
-    "own page by status and user": _own_page(True, True, False),
-    "own page by cursor": _own_page(False, False, True),
-    "everyone's page by status": _everyones_page(True, False, False),
-    "everyone's page by status and cursor": _everyones_page(True, False, True),
+    "own page": OWN_PAGE[False, False, False],
+    "own page by status and user": OWN_PAGE[True, True, False],
+    "own page by cursor": OWN_PAGE[False, False, True],
+    "everyone's page by status": EVERYONES_PAGE[True, False, False],
+    "everyone's page by status and cursor": EVERYONES_PAGE[True, False, True],
 }
 
 

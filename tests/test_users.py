@@ -103,8 +103,6 @@ async def test_users_page_past_the_end_is_empty_but_counts_all(
         "limit=101",
         "limit=-1",
         "offset=-1",
-        "offset=2147483648",
-        "offset=10001",
         "limit=99999999999999999999999999",
         "limit=ten",
         "offset=1.5",

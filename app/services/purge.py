@@ -22,8 +22,8 @@ from sqlalchemy import Integer, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.services.orders import KEY_LIFETIME
-from app.tables import IdempotencyKey, LoginFailure, RefreshToken, table_of, utcnow
+from app.services.orders.idempotency import KEY_LIFETIME
+from app.tables import KEYS, LOGIN_FAILURES, REFRESH_TOKENS, utcnow
 
 logger = logging.getLogger("app.purge")
 
@@ -62,10 +62,6 @@ def _batch_delete(table: Any, key: Any, expired: Any) -> Any:
     return delete(table).where(key.in_(doomed.scalar_subquery()))
 
 
-REFRESH_TOKENS = table_of(RefreshToken)
-LOGIN_FAILURES = table_of(LoginFailure)
-IDEMPOTENCY_KEYS = table_of(IdempotencyKey)
-
 PURGE_REFRESH_TOKENS = _batch_delete(
     REFRESH_TOKENS,
     REFRESH_TOKENS.c.jti,
@@ -76,11 +72,7 @@ PURGE_LOGIN_FAILURES = _batch_delete(
     LOGIN_FAILURES.c.id,
     LOGIN_FAILURES.c.created_at <= bindparam("cutoff"),
 )
-PURGE_IDEMPOTENCY_KEYS = _batch_delete(
-    IDEMPOTENCY_KEYS,
-    IDEMPOTENCY_KEYS.c.id,
-    IDEMPOTENCY_KEYS.c.created_at <= bindparam("cutoff"),
-)
+PURGE_IDEMPOTENCY_KEYS = _batch_delete(KEYS, KEYS.c.id, KEYS.c.created_at <= bindparam("cutoff"))
 
 
 async def _deleted(session: AsyncSession, statement: Any, cutoff: datetime, limit: int) -> int:
