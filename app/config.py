@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # For testing the stock SQLAlchemy path (CI runs the suite with it off too); in
+    # production leave it on: the fast paths turn themselves off when the installed
+    # libraries are not what they are tested with (see `app.fast_paths`).
+    fast_paths: bool = True
     # Seconds between a server's purges of what has expired (SPEC §12); 0: no purge in
     # the server (run `python -m app purge` from cron or a timer instead).
     purge_interval_seconds: float = Field(default=300, ge=0)
