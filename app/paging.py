@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, bindparam, tuple_
 
 from app.errors import CursorWithOffset, InvalidCursor, OffsetTooDeep
-from app.tables import UTCDateTime
+from app.timestamps import UTCDateTime
 
 MAX_OFFSET = 10_000
 """Offsets serve the first pages; past this a client follows `next_cursor`."""

@@ -312,7 +312,7 @@ def _run(args: argparse.Namespace) -> int:
         database_url = args.postgres or f"sqlite+aiosqlite:///{workdir / 'growth.db'}"
         backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=database_url,
             secret_key=secrets.token_urlsafe(48),
         )

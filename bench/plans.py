@@ -69,7 +69,7 @@ async def explain(
     assert isinstance(compiled, SQLCompiler)
     values = compiled.construct_params(params)
     assert values is not None
-    processors = compiled._bind_processors
+    processors: dict[str, Any] = dict(compiled._bind_processors)
     arguments = tuple(
         processors[name](values[name]) if name in processors else values[name]
         for name in compiled.positiontup or ()

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, text
 
 from app.paging import COUNT_LIMIT, MAX_CURSOR_LENGTH, MAX_OFFSET, CursorCodec, PagedList, Position
-from app.tables import UTCDateTime, utcnow
+from app.timestamps import UTCDateTime, utcnow
 from tests.conftest import Account, CreateProduct, CreateUser, detail_of, open_order
 
 LISTS = ["/orders", "/products", "/users"]

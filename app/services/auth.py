@@ -23,7 +23,8 @@ from app.errors import (
     UserGone,
 )
 from app.security import InvalidTokenError, decode_token, encode_token, verify_password
-from app.tables import LoginFailure, RefreshToken, TokenPair, User, utcnow
+from app.tables import LoginFailure, RefreshToken, TokenPair, User
+from app.timestamps import utcnow
 
 
 async def login_retry_after(session: AsyncSession, email: str, settings: Settings) -> int | None:

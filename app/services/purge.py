@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.services.orders.idempotency import KEY_LIFETIME
-from app.tables import KEYS, LOGIN_FAILURES, REFRESH_TOKENS, utcnow
+from app.tables import KEYS, LOGIN_FAILURES, REFRESH_TOKENS
+from app.timestamps import utcnow
 
 logger = logging.getLogger("app.purge")
 
