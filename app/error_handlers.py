@@ -7,6 +7,7 @@ the happy path pays nothing for them.
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
@@ -51,13 +52,21 @@ STATUS_OF: dict[type[DomainError], tuple[int, HeadersOf]] = {
 }
 
 
+def _detail_of(error: DomainError) -> str | list[dict[str, Any]]:
+    """The body's `detail`: the error's own, or for a 422 the list of problems every 422
+    carries, this one naming its query parameter as FastAPI names those it refuses."""
+    if isinstance(error, InvalidPage):
+        return [{"type": "value_error", "loc": ["query", error.parameter], "msg": error.detail}]
+    return error.detail
+
+
 def error_response(error: DomainError) -> JSONResponse:
     """The response for a domain error: the status and headers of its family in
     `STATUS_OF`, and its detail as the `{"detail": ...}` body every error has."""
     family = next(cls for cls in type(error).__mro__ if cls in STATUS_OF)
     status_code, headers_of = STATUS_OF[family]
     return JSONResponse(
-        {"detail": error.detail}, status_code=status_code, headers=headers_of(error)
+        {"detail": _detail_of(error)}, status_code=status_code, headers=headers_of(error)
     )
 
 

@@ -35,7 +35,10 @@ class Unauthorized(DomainError):
 
 
 class InvalidPage(DomainError):
-    """A page that cannot be served as asked: a cursor or an offset the lists refuse."""
+    """A page that cannot be served as asked: a cursor or an offset the lists refuse.
+    `parameter` names the query parameter at fault."""
+
+    parameter = "cursor"
 
 
 class Throttled(DomainError):
@@ -125,7 +128,10 @@ class InvalidCursor(InvalidPage):
 
 class CursorWithOffset(InvalidPage):
     detail = "Pass either `cursor` or `offset`, not both"
+    parameter = "offset"
 
 
 class OffsetTooDeep(InvalidPage):
     """Offsets serve the first pages; a client reads further by cursor."""
+
+    parameter = "offset"

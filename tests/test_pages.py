@@ -229,7 +229,7 @@ async def test_a_malformed_cursor_is_422(
     response = await client.get(path, params={"cursor": cursor}, headers=admin.headers)
 
     assert response.status_code == 422
-    assert "cursor" in detail_of(response)
+    assert detail_of(response)[0]["loc"] == ["query", "cursor"]
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -290,7 +290,8 @@ async def test_an_offset_past_10000_is_422_naming_cursor(
     response = await client.get(path, params={"offset": MAX_OFFSET + 1}, headers=admin.headers)
 
     assert response.status_code == 422
-    assert "`cursor`" in detail_of(response)
+    assert detail_of(response)[0]["loc"] == ["query", "offset"]
+    assert "`cursor`" in detail_of(response)[0]["msg"]
 
 
 @pytest.mark.parametrize("path", LISTS)
