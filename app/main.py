@@ -17,9 +17,11 @@ from sqlalchemy import exc as sa_exc
 from app.config import Settings, get_settings
 from app.db import Database
 from app.docs import install_docs
+from app.error_handlers import install_error_handlers
+from app.mail import Mailer
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from app.openapi import install_openapi
-from app.routers import auth, health, orders, products, users
+from app.routers import auth, health, orders, pages, products, users
 
 logger = logging.getLogger("app")
 
@@ -35,7 +37,10 @@ admins manage the menu, every order and the users.
 """
 
 TAGS = [
-    {"name": "auth", "description": "Sign up, log in, rotate the refresh token, log out"},
+    {
+        "name": "auth",
+        "description": "Sign up, log in, rotate the refresh token, log out, reset a password",
+    },
     {"name": "users", "description": "Your own account; every account, for admins"},
     {"name": "products", "description": "The menu: public to read, managed by admins"},
     {"name": "orders", "description": "Open an order, change its lines, complete or cancel it"},
@@ -47,7 +52,7 @@ TAGS = [
 # prefix when the path is outside it (see `PrefixedRouter`): the routers serving the most
 # requests come first. The menu is read by every visitor, signed in or not, before any
 # order is placed. No two routers share a path prefix, so the order changes nothing else.
-ROUTERS_BY_TRAFFIC = (products, orders, users, auth, health)
+ROUTERS_BY_TRAFFIC = (products, orders, users, auth, health, pages)
 
 DATABASE_UNAVAILABLE = (
     sa_exc.OperationalError,
@@ -92,7 +97,9 @@ def _data_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-SECRET_FIELDS = frozenset({"password", "refresh_token"})
+SECRET_FIELDS = frozenset(
+    {"password", "refresh_token", "current_password", "new_password", "token"}
+)
 HIDDEN = "(hidden)"
 
 
@@ -144,11 +151,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # basicConfig does nothing once the root logger has handlers (uvicorn's, alembic's).
     logger.setLevel(settings.log_level)
     database = Database.from_settings(settings)
+    mailer = Mailer(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _tune_garbage_collector()
         yield
+        await mailer.close()
         await database.dispose()
 
     app = FastAPI(
@@ -162,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.mailer = mailer
 
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
@@ -174,6 +184,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.add_exception_handler(RequestValidationError, _request_validation_error)
+    install_error_handlers(app)
     app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(sa_exc.DataError, _data_error)
     for error in DATABASE_UNAVAILABLE:

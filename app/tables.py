@@ -5,6 +5,7 @@ class (`table=True`), and `...Create`, `...Update`, `...Public` schemas. Request
 reject unknown fields, so a client cannot set what the contract does not let it set.
 """
 
+import unicodedata
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
@@ -149,8 +150,16 @@ def strip_name(value: str) -> str:
     return stripped
 
 
+def normalize_password(value: str) -> str:
+    """The form a password is hashed and checked in: Unicode NFKC, so that the same
+    password typed on another keyboard or OS (composed or decomposed accents, full-width
+    forms) is the same password."""
+    return unicodedata.normalize("NFKC", value)
+
+
 def check_password_length(value: str) -> str:
-    size = len(value.encode())
+    """The byte limits apply to the normalized form, which is what bcrypt is given."""
+    size = len(normalize_password(value).encode())
     if not PASSWORD_MIN_BYTES <= size <= PASSWORD_MAX_BYTES:
         raise ValueError(
             f"must be {PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8 (got {size})"
@@ -238,6 +247,9 @@ class UserBase(SQLModel):
 
 class User(UserBase, table=True):
     __tablename__: ClassVar[str] = "users"
+    # Never reuse a deleted user's id (SQLite would reuse the largest): a token issued to
+    # that user names them by id, and must never stand for a later account.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: int | None = Field(default=None, primary_key=True)
     hashed_password: str = Field(max_length=100)
@@ -262,11 +274,87 @@ class UserCreate(UserBase, RequestSchema):
 
 class UserUpdate(PatchSchema):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{"is_active": False}, {"is_admin": True}]}
+        json_schema_extra={
+            "examples": [{"is_active": False}, {"is_admin": True}, {"name": "Carla Cook"}]
+        }
     )
 
+    name: Name | None = Field(default=None, min_length=1, max_length=100)
     is_active: bool | None = None
     is_admin: bool | None = None
+
+
+CURRENT_PASSWORD_FIELD = Field(max_length=1024, description="The password the account has now")
+NEW_PASSWORD_DESCRIPTION = (
+    f"{PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8 (after Unicode NFKC)"
+)
+
+
+class UserSelfUpdate(PatchSchema):
+    """The caller's own name and email: a new email needs the current password."""
+
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={
+            "examples": [
+                {"name": "Carla Cook"},
+                {"email": "carla.cook@example.com", "current_password": "pepperoni-42"},
+            ]
+        }
+    )
+
+    name: Name | None = Field(default=None, min_length=1, max_length=100)
+    email: Email | None = Field(default=None, max_length=254)
+    current_password: Text | None = Field(
+        default=None, max_length=1024, description="Required to change the email"
+    )
+
+
+class PasswordChange(RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"current_password": "pepperoni-42", "new_password": "quattro-formaggi-7"}]
+        }
+    )
+
+    current_password: Text = CURRENT_PASSWORD_FIELD
+    new_password: Password = Field(description=NEW_PASSWORD_DESCRIPTION)
+
+
+class AccountDeletion(RequestSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"password": "pepperoni-42"}]})
+
+    password: Text = CURRENT_PASSWORD_FIELD
+
+
+class PasswordResetRequest(RequestSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "carla@example.com"}]})
+
+    email: Email = Field(max_length=254)
+
+
+RESET_TOKEN_MAX_LENGTH = 256
+
+
+class PasswordResetConfirm(RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "Xq3u9mF1c2Vh8T0aLr5pW7yN4eK6dJ2bQ1sZ8vH3gA0",
+                    "new_password": "quattro-formaggi-7",
+                }
+            ]
+        }
+    )
+
+    token: Text = Field(
+        min_length=1, max_length=RESET_TOKEN_MAX_LENGTH, description="The token from the link"
+    )
+    new_password: Password = Field(description=NEW_PASSWORD_DESCRIPTION)
+
+
+class Notice(SQLModel):
+    detail: str = Field(description="What happens next")
 
 
 class UserPublic(UserBase):
@@ -287,6 +375,24 @@ class RefreshToken(SQLModel, table=True):
     jti: str = Field(primary_key=True, max_length=64)
     family_id: str = Field(max_length=64, index=True)
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = timestamp_field()
+
+
+class PasswordResetToken(SQLModel, table=True):
+    """A password reset link that was mailed. Only the token's SHA-256 is kept, so the
+    table cannot be used to reset anyone's password. Retired when it is used, when a newer
+    one is requested or when the password changes; the rows also count the mails sent to
+    an address in the last hour."""
+
+    __tablename__: ClassVar[str] = "password_reset_tokens"
+    __table_args__ = (Index("ix_password_reset_tokens_email_created_at", "email", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, description="SHA-256, hex")
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    email: str = Field(max_length=254, description="The address the link was mailed to")
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = timestamp_field()

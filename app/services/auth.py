@@ -15,6 +15,8 @@ from app.security import (
     InvalidTokenError,
     decode_token,
     encode_token,
+    hash_password,
+    needs_rehash,
     unauthorized,
     verify_password,
 )
@@ -88,6 +90,9 @@ async def authenticate(
     password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
     if user is None or not password_matches:
         raise unauthorized(INCORRECT_LOGIN)
+    if user.is_active and needs_rehash(user.hashed_password, settings.bcrypt_rounds):
+        # Hashed at another cost (BCRYPT_ROUNDS changed since): store it at the current one.
+        user.hashed_password = await hash_password(password, settings.bcrypt_rounds)
     await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
     # Expired refresh tokens can no longer be presented: keep the table to the live ones.
     await session.execute(
