@@ -14,7 +14,18 @@ from fastapi import FastAPI
 
 from app import tables
 
-PUBLIC = frozenset({"signup", "login", "login_form", "refresh_tokens", "logout", "health"})
+PUBLIC = frozenset(
+    {
+        "signup",
+        "login",
+        "login_form",
+        "refresh_tokens",
+        "logout",
+        "request_password_reset",
+        "confirm_password_reset",
+        "health",
+    }
+)
 TOKEN_OPTIONAL = frozenset({"list_products", "read_product"})
 WITH_BODY = frozenset(
     {
@@ -23,6 +34,11 @@ WITH_BODY = frozenset(
         "login_form",
         "refresh_tokens",
         "logout",
+        "request_password_reset",
+        "confirm_password_reset",
+        "update_me",
+        "change_password",
+        "delete_me",
         "update_user",
         "create_product",
         "update_product",
@@ -42,9 +58,26 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
     ("post", "/auth/token"): ("login_form", {200, 400, 401, 403, 413, 422, 429, 503}),
     ("post", "/auth/refresh"): ("refresh_tokens", {200, 400, 401, 413, 422, 503}),
     ("post", "/auth/logout"): ("logout", {204, 400, 401, 413, 422, 503}),
+    ("post", "/auth/password-reset"): ("request_password_reset", {202, 400, 413, 422, 503}),
+    ("post", "/auth/password-reset/confirm"): (
+        "confirm_password_reset",
+        {204, 400, 413, 422, 503},
+    ),
     ("get", "/users/me"): ("read_me", {200, 401, 503}),
+    # A wrong current password counts as a failed login: hence 429.
+    ("patch", "/users/me"): ("update_me", {200, 400, 401, 403, 409, 413, 422, 429, 503}),
+    ("post", "/users/me/password"): (
+        "change_password",
+        {200, 400, 401, 403, 413, 422, 429, 503},
+    ),
+    ("delete", "/users/me"): ("delete_me", {204, 400, 401, 403, 409, 413, 422, 429, 503}),
     ("get", "/users"): ("list_users", {200, 401, 403, 422, 503}),
-    ("patch", "/users/{user_id}"): ("update_user", {200, 400, 401, 403, 404, 413, 422, 503}),
+    ("get", "/users/{user_id}"): ("read_user", {200, 401, 403, 404, 422, 503}),
+    ("patch", "/users/{user_id}"): (
+        "update_user",
+        {200, 400, 401, 403, 404, 409, 413, 422, 503},
+    ),
+    ("delete", "/users/{user_id}"): ("delete_user", {204, 401, 403, 404, 409, 422, 503}),
     # A token is optional on the menu, but one that is sent must be valid: hence 401.
     ("get", "/products"): ("list_products", {200, 401, 422, 503}),
     ("get", "/products/{product_id}"): ("read_product", {200, 401, 404, 422, 503}),
