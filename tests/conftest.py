@@ -49,7 +49,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         await connection.run_sync(metadata.drop_all)
         await connection.run_sync(metadata.create_all)
     yield application
-    await application.state.mailer.close()
+    await application.state.mailer.close(grace=0)  # a test waits for the mail it expects
     await application.state.db.dispose()
 
 

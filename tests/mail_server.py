@@ -61,9 +61,7 @@ class Mailbox:
                 return "451 4.3.0 Try again later"
             message = message_from_bytes(envelope.content, policy=policy.default)
             assert isinstance(message, EmailMessage)
-            self.received.append(
-                ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message)
-            )
+            self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[ReceivedMail]:
