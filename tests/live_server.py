@@ -71,10 +71,12 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def live_server(database_url: str, workdir: Path, **settings: str) -> Iterator[LiveServer]:
-    """Serve the app on a free port until the block ends; fail with the server's log if it
-    does not come up."""
-    port = free_port()
+def live_server(
+    database_url: str, workdir: Path, port: int | None = None, **settings: str
+) -> Iterator[LiveServer]:
+    """Serve the app on `port` (a free one by default) until the block ends; fail with the
+    server's log if it does not come up."""
+    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "server.log"
     server = LiveServer(
