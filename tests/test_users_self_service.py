@@ -317,3 +317,11 @@ async def test_a_closed_accounts_email_can_sign_up_again_with_a_new_id(
     assert signup.json()["id"] > customer.id
     headers = await login_headers(client, customer.email, "pepperoni-42")
     assert (await client.get("/users/me", headers=headers)).json()["name"] == "Carla Again"
+
+
+async def test_the_token_pair_of_a_password_change_is_not_cached(
+    client: httpx.AsyncClient, customer: Account
+) -> None:
+    response = await change_password(client, customer, customer.password)
+
+    assert response.headers["Cache-Control"] == "no-store"

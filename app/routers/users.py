@@ -113,7 +113,11 @@ async def update_me(
     responses=error_responses(401, 413, 422) | WRONG_PASSWORD | PASSWORD_THROTTLED,
 )
 async def change_password(
-    body: PasswordChange, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    body: PasswordChange,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
 ) -> TokenPair:
     """Checks `current_password` (a wrong one is 403 and counts as a failed login; 429 once
     throttled), stores the new one, logs every device out (every refresh token of the
@@ -126,6 +130,7 @@ async def change_password(
     assert user.id is not None
     pair = auth.issue_token_pair(session, user.id, settings)
     await session.commit()
+    response.headers["Cache-Control"] = "no-store"  # tokens: never kept by a cache
     accounts.security_event("password.changed", user_id=user.id)
     return pair
 
