@@ -325,3 +325,17 @@ async def test_the_token_pair_of_a_password_change_is_not_cached(
     response = await change_password(client, customer, customer.password)
 
     assert response.headers["Cache-Control"] == "no-store"
+
+
+async def test_a_right_password_with_a_taken_email_counts_no_failed_login(
+    client: httpx.AsyncClient, customer: Account, admin: Account, settings: Settings
+) -> None:
+    for _ in range(settings.login_max_failures):
+        response = await client.patch(
+            "/users/me",
+            json={"email": admin.email, "current_password": customer.password},
+            headers=customer.headers,
+        )
+        assert response.status_code == 409
+
+    assert (await log_in(client, customer.email, customer.password)).status_code == 200

@@ -55,12 +55,14 @@ async def _check_current_password(
 ) -> None:
     """Check the caller's password as a login would: the attempt is recorded (and
     committed) as a failure first, so a wrong one counts towards the throttle of the email
-    (429 once throttled), and no transaction stays open while bcrypt runs."""
+    (429 once throttled), and no transaction stays open while bcrypt runs. A right one
+    clears the email's failures, committed too, whatever the request does next."""
     if password is None:
         await accounts.check_password(session, user, None, settings)
     await accounts.count_password_attempt(session, user, settings)
     await session.commit()
     await accounts.check_password(session, user, password, settings)
+    await session.commit()
 
 
 @router.get(
@@ -124,7 +126,6 @@ async def change_password(
     account is revoked, reset links stop working) and returns a fresh token pair for this
     device."""
     await _check_current_password(session, user, body.current_password, settings)
-    await session.commit()  # no transaction open while the new password is hashed
     hashed = await hash_password(body.new_password, settings.bcrypt_rounds)
     await accounts.set_password(session, user, hashed)
     assert user.id is not None
