@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    # For testing the stock SQLAlchemy path (CI runs the suite with it off too); in
+    # production leave it on: the fast paths turn themselves off when the installed
+    # libraries are not what they are tested with (see `app.fast_paths`).
+    fast_paths: bool = True
     # Mail (password reset, notices). No SMTP host: each message is written to the log.
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)

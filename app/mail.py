@@ -13,10 +13,8 @@ import logging
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import Annotated
 
 import aiosmtplib
-from fastapi import Depends, Request
 
 from app.config import Settings
 
@@ -144,11 +142,3 @@ class Mailer:
             username=username,
             password=settings.smtp_password if username else None,
         )
-
-
-async def get_mailer(request: Request) -> Mailer:
-    mailer: Mailer = request.app.state.mailer
-    return mailer
-
-
-MailerDep = Annotated[Mailer, Depends(get_mailer)]

@@ -59,8 +59,12 @@ DATABASE_UNAVAILABLE = (
     sa_exc.InterfaceError,
     sa_exc.DisconnectionError,
     sa_exc.TimeoutError,
-    OSError,
 )
+
+DATABASE_PACKAGES = frozenset({"sqlalchemy", "asyncpg", "aiosqlite"})
+"""Where an `OSError` comes from when the database is out of reach: SQLAlchemy passes on,
+unwrapped, what the driver raises while the pool opens a connection (a refused or timed-out
+connect, a name that does not resolve)."""
 
 
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -72,6 +76,24 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _raised_by_the_database_client(exc: BaseException) -> bool:
+    frame = exc.__traceback__
+    while frame is not None:
+        module: str = frame.tb_frame.f_globals.get("__name__", "")
+        if module.partition(".")[0] in DATABASE_PACKAGES:
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _os_error(request: Request, exc: Exception) -> JSONResponse:
+    """A socket error on the way to the database is the database being unavailable; any
+    other `OSError` (a file the app fails to read, say) is a bug (500)."""
+    if _raised_by_the_database_client(exc):
+        return _database_unavailable(request, exc)
+    raise exc
+
+
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A driver error with no class of its own: a lost connection (asyncpg reports one cut
     mid-query that way) is the database being unavailable; anything else is a bug (500)."""
@@ -79,14 +101,6 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.connection_invalidated:
         return _database_unavailable(request, exc)
     raise exc
-
-
-def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
-    return JSONResponse(
-        {"detail": "The request conflicts with data that changed meanwhile; retry it"},
-        status_code=status.HTTP_409_CONFLICT,
-    )
 
 
 def _data_error(request: Request, exc: Exception) -> JSONResponse:
@@ -133,8 +147,8 @@ def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
 # Python's cyclic garbage collector runs a collection every 700 net allocations by default:
 # under load, several per request, each walking every young object. Requests here make
 # few reference cycles, so collect far less often, and freeze what start-up created (the
-# app, the routes, the compiled statements) so that no collection walks it again. Measured
-# by the benchmark: 15-30 % more requests per second on the read paths.
+# app, the routes, the compiled statements) so that no collection walks it again
+# (`bench/README.md` says what it buys).
 GC_GENERATION0_THRESHOLD = 50_000
 
 
@@ -185,10 +199,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     install_error_handlers(app)
-    app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(sa_exc.DataError, _data_error)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(OSError, _os_error)
     app.add_exception_handler(sa_exc.DBAPIError, _database_error)
 
     for module in ROUTERS_BY_TRAFFIC:

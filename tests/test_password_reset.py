@@ -10,7 +10,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from app.config import Settings
-from app.tables import PasswordResetToken, utcnow
+from app.tables import PasswordResetToken
+from app.timestamps import utcnow
 from tests.conftest import Account, CreateUser, delivered, detail_of, sending_to
 from tests.mail_server import SMTPServer
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 
-import app.tables
+import app.timestamps
 from alembic import op
 
 revision: str = "5a7e1c0d9f17"
@@ -32,9 +32,9 @@ def upgrade() -> None:
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
-        sa.Column("expires_at", app.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("retired_at", app.tables.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", app.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", app.timestamps.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("retired_at", app.timestamps.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", app.timestamps.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],

@@ -3,16 +3,15 @@ password reset by email."""
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from app.db import SessionDep
-from app.mail import MailerDep
-from app.routers.common import PrefixedRouter, error_responses
+from app.errors import AccountDeactivated, EmailTaken, RefreshTokenReplayed
+from app.routers.common import MailerDep, PrefixedRouter, error_responses
 from app.security import SettingsDep, hash_password
 from app.services import accounts, auth, password_reset
 from app.tables import (
@@ -27,6 +26,7 @@ from app.tables import (
     UserCreate,
     UserPublic,
 )
+from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/auth", tags=["auth"])
 
@@ -44,22 +44,24 @@ async def signup(body: UserCreate, session: SessionDep, settings: SettingsDep) -
     hashed = await hash_password(body.password, settings.bcrypt_rounds)
     user = User.model_validate(body, update={"hashed_password": hashed})
     session.add(user)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail="An account with this email already exists"
-        ) from exc
+    await commit(session, EmailTaken)
     return user
 
 
 async def _login(
     email: str, password: str, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
-    user = await auth.authenticate(session, email, password, settings)
+    found = await auth.reserve_login_attempt(session, email, settings)
+    # The attempt is recorded, and the transaction ended, before bcrypt checks the password.
+    await commit(session)
+    try:
+        user = await auth.authenticate(session, found, email, password, settings)
+    except AccountDeactivated:
+        await commit(session)  # the right password still clears the email's failures
+        raise
     assert user.id is not None
     pair = auth.issue_token_pair(session, user.id, settings)
-    await session.commit()
+    await commit(session)
     return pair
 
 
@@ -133,7 +135,13 @@ async def login_form(
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
     """Rotates the refresh token: the presented one is retired. Presenting a retired token
     again is treated as theft: every refresh token of that login is revoked (401)."""
-    return await auth.rotate_refresh_token(session, body.refresh_token, settings)
+    try:
+        pair = await auth.rotate_refresh_token(session, body.refresh_token, settings)
+    except RefreshTokenReplayed:
+        await commit(session)  # the family stays revoked
+        raise
+    await commit(session)
+    return pair
 
 
 @router.post(
@@ -148,6 +156,7 @@ async def logout(body: RefreshRequest, session: SessionDep, settings: SettingsDe
     """Revokes the refresh token and every token rotated from the same login.
     Access tokens already issued stay valid until they expire (15 minutes by default)."""
     await auth.revoke_refresh_token(session, body.refresh_token, settings)
+    await commit(session)
 
 
 RESET_REQUESTED = "If that email has an account, a reset link is on its way"
@@ -174,10 +183,10 @@ async def request_password_reset(
     `?token=...`, good once for `PASSWORD_RESET_EXPIRE_MINUTES`; a newer request voids the
     earlier links. At most 3 mails per address per hour: past that, nothing is sent."""
     user, mail = await password_reset.request_reset(session, body.email, settings)
-    await session.commit()
+    await commit(session)
     if mail is not None:
         mailer.send_later(mail)
-    accounts.security_event(
+    accounts.log_security_event(
         "password.reset_requested",
         user_id=None if user is None else user.id,
         mailed=mail is not None,
@@ -200,8 +209,8 @@ async def confirm_password_reset(
     of the account is revoked and the email's failed logins are cleared. An unknown,
     expired, spent or voided token is 400."""
     await password_reset.check_token(session, body.token)
-    await session.commit()  # no transaction open while the new password is hashed
+    await commit(session)  # no transaction open while the new password is hashed
     hashed = await hash_password(body.new_password, settings.bcrypt_rounds)
     user = await password_reset.reset_password(session, body.token, hashed)
-    await session.commit()
-    accounts.security_event("password.reset", user_id=user.id)
+    await commit(session)
+    accounts.log_security_event("password.reset", user_id=user.id)

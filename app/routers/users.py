@@ -5,23 +5,22 @@ from typing import Annotated, Any
 from fastapi import status
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import LAST_ACTIVE_ADMIN
-from app.mail import MailerDep
+from app.errors import LAST_ACTIVE_ADMIN, EmailTaken
+from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
+    MailerDep,
     Offset,
     PrefixedRouter,
-    count_rows,
     error_responses,
     id_path,
 )
 from app.security import AdminUser, CurrentUser, SettingsDep, hash_password
-from app.services import accounts, auth
+from app.services import accounts, auth, users
 from app.tables import (
     AccountDeletion,
     ErrorDetail,
@@ -33,6 +32,7 @@ from app.tables import (
     UserSelfUpdate,
     UserUpdate,
 )
+from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/users", tags=["users"])
 
@@ -60,9 +60,9 @@ async def _check_current_password(
     if password is None:
         await accounts.check_password(session, user, None, settings)
     await accounts.count_password_attempt(session, user, settings)
-    await session.commit()
+    await commit(session)
     await accounts.check_password(session, user, password, settings)
-    await session.commit()
+    await commit(session)
 
 
 @router.get(
@@ -71,6 +71,7 @@ async def _check_current_password(
     operation_id="read_me",
     summary="The logged-in user",
     responses=error_responses(401),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def read_me(user: CurrentUser) -> User:
     """The account the bearer token belongs to (never its password hash)."""
@@ -86,6 +87,7 @@ async def read_me(user: CurrentUser) -> User:
     | WRONG_PASSWORD
     | _documented(409, "An account with this email already exists")
     | PASSWORD_THROTTLED,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_me(
     body: UserSelfUpdate,
@@ -101,10 +103,11 @@ async def update_me(
     if accounts.changes_email(user, body):
         await _check_current_password(session, user, body.current_password, settings)
     notice = await accounts.update_own_account(session, user, body, settings)
-    await session.commit()
+    await commit(session, EmailTaken)
     if notice is not None:
         mailer.send_later(notice)
-    accounts.security_event("user.updated", user_id=user.id, by=user.id, email_changed=bool(notice))
+    changed = sorted(body.model_dump(exclude_unset=True).keys() - {"current_password"})
+    accounts.log_security_event("user.updated", user_id=user.id, by=user.id, changes=changed)
     return user
 
 
@@ -113,6 +116,7 @@ async def update_me(
     operation_id="change_password",
     summary="Change your password",
     responses=error_responses(401, 413, 422) | WRONG_PASSWORD | PASSWORD_THROTTLED,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def change_password(
     body: PasswordChange,
@@ -130,9 +134,9 @@ async def change_password(
     await accounts.set_password(session, user, hashed)
     assert user.id is not None
     pair = auth.issue_token_pair(session, user.id, settings)
-    await session.commit()
+    await commit(session)
     response.headers["Cache-Control"] = "no-store"  # tokens: never kept by a cache
-    accounts.security_event("password.changed", user_id=user.id)
+    accounts.log_security_event("password.changed", user_id=user.id)
     return pair
 
 
@@ -143,6 +147,7 @@ async def change_password(
     operation_id="delete_me",
     summary="Close your account",
     responses=error_responses(401, 413, 422) | WRONG_PASSWORD | LAST_ADMIN | PASSWORD_THROTTLED,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def delete_me(
     body: AccountDeletion, user: CurrentUser, session: SessionDep, settings: SettingsDep
@@ -152,9 +157,9 @@ async def delete_me(
     stop working at once. 409 for the last active admin."""
     await _check_current_password(session, user, body.password, settings)
     assert user.id is not None
-    await accounts.delete_user(session, user.id)
-    await session.commit()
-    accounts.security_event("user.deleted", user_id=user.id, by=user.id)
+    await users.delete_user(session, user.id)
+    await commit(session)
+    accounts.log_security_event("user.deleted", user_id=user.id, by=user.id)
 
 
 @router.get(
@@ -163,6 +168,7 @@ async def delete_me(
     operation_id="list_users",
     summary="List users (admin)",
     responses=error_responses(401, 403, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def list_users(
     _admin: AdminUser,
@@ -171,12 +177,7 @@ async def list_users(
     offset: Offset = 0,
 ) -> Page[User]:
     """Every user, newest first."""
-    query = select(User)
-    count = await count_rows(session, query)
-    users = await session.scalars(
-        query.order_by(col(User.created_at).desc(), col(User.id).desc()).limit(limit).offset(offset)
-    )
-    return Page(data=list(users), count=count, limit=limit, offset=offset)
+    return await users.list_users(session, limit=limit, offset=offset)
 
 
 @router.get(
@@ -185,10 +186,11 @@ async def list_users(
     operation_id="read_user",
     summary="One user (admin)",
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def read_user(user_id: UserId, _admin: AdminUser, session: SessionDep) -> User:
     """Any account, by id."""
-    return await accounts.get_user(session, user_id)
+    return await users.get_user(session, user_id)
 
 
 @router.patch(
@@ -197,6 +199,7 @@ async def read_user(user_id: UserId, _admin: AdminUser, session: SessionDep) -> 
     operation_id="update_user",
     summary="Rename, activate, deactivate, promote or demote a user (admin)",
     responses=error_responses(401, 403, 404, 413, 422) | LAST_ADMIN,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_user(
     user_id: UserId,
@@ -207,10 +210,10 @@ async def update_user(
     """A deactivated user's tokens stop working at once: their refresh tokens are revoked
     (reactivating does not bring them back) and they can no longer log in. Demoting or
     deactivating the last active admin, yourself included, is 409."""
-    user = await accounts.update_user(session, user_id, body)
-    await session.commit()
+    user = await users.update_user(session, user_id, body)
+    await commit(session)
     changed = sorted(body.model_dump(exclude_unset=True))
-    accounts.security_event("user.updated", user_id=user_id, by=admin.id, fields=changed)
+    accounts.log_security_event("user.updated", user_id=user_id, by=admin.id, changes=changed)
     return user
 
 
@@ -221,11 +224,12 @@ async def update_user(
     operation_id="delete_user",
     summary="Delete a user and their orders (admin)",
     responses=error_responses(401, 403, 404, 422) | LAST_ADMIN,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def delete_user(user_id: UserId, admin: AdminUser, session: SessionDep) -> None:
     """Deletes the account with its orders, refresh tokens and idempotency keys; its
     access tokens stop working at once. Deleting the last active admin, yourself
     included, is 409."""
-    await accounts.delete_user(session, user_id)
-    await session.commit()
-    accounts.security_event("user.deleted", user_id=user_id, by=admin.id)
+    await users.delete_user(session, user_id)
+    await commit(session)
+    accounts.log_security_event("user.deleted", user_id=user_id, by=admin.id)

@@ -1,36 +1,37 @@
-"""Login, the failed-login throttle and refresh-token rotation."""
+"""Login, the failed-login throttle and refresh-token rotation.
+
+Nothing here commits: the routes do, between the steps of a login, and before raising the
+refusals whose writes must be kept (`AccountDeactivated`, `RefreshTokenReplayed`).
+"""
 
 import math
 import uuid
 from datetime import datetime, timedelta
 
-from fastapi import HTTPException, status
 from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.config import Settings
+from app.errors import (
+    AccountDeactivated,
+    IncorrectLogin,
+    LoginThrottled,
+    RefreshTokenReplayed,
+    Unauthorized,
+    UnknownRefreshToken,
+    UserGone,
+)
 from app.security import (
-    USER_GONE,
     InvalidTokenError,
     decode_token,
     encode_token,
     hash_password,
     needs_rehash,
-    unauthorized,
     verify_password,
 )
-from app.tables import LoginFailure, RefreshToken, TokenPair, User, utcnow
-
-INCORRECT_LOGIN = "Incorrect email or password"
-
-
-def throttled(retry_after: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        detail=f"Too many failed logins for this email; try again in {retry_after} seconds",
-        headers={"Retry-After": str(retry_after)},
-    )
+from app.tables import LoginFailure, RefreshToken, TokenPair, User
+from app.timestamps import utcnow
 
 
 async def login_retry_after(session: AsyncSession, email: str, settings: Settings) -> int | None:
@@ -53,18 +54,23 @@ async def login_retry_after(session: AsyncSession, email: str, settings: Setting
     return max(1, math.ceil((blocking_failure_at + window - now).total_seconds()))
 
 
-async def reserve_login_attempt(session: AsyncSession, email: str, settings: Settings) -> None:
-    """Count this attempt as a failure before its password is checked, or raise the 429.
+async def reserve_login_attempt(
+    session: AsyncSession, email: str, settings: Settings
+) -> User | None:
+    """Count this attempt as a failure before its password is checked (`LoginThrottled`
+    when the email is locked out), and return the user with this email, if any.
 
     The check and the record are one transaction, serialized per email (SQLite's write
     lock; an advisory lock on PostgreSQL), so a burst of concurrent attempts cannot all
     pass the check before any of them is recorded. A correct password clears the record.
+    The caller commits the record before the password is checked, so that no lock or
+    connection is held for bcrypt's ~0.25 s.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
     retry_after = await login_retry_after(session, email, settings)
     if retry_after is not None:
-        raise throttled(retry_after)
+        raise LoginThrottled(retry_after)
     # Forget every email's failures that have left the window, so the table stays small;
     # rows another login is already deleting are skipped, not waited for (no deadlocks).
     window = timedelta(minutes=settings.login_failure_window_minutes)
@@ -75,21 +81,21 @@ async def reserve_login_attempt(session: AsyncSession, email: str, settings: Set
     )
     await session.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(expired)))
     session.add(LoginFailure(email=email))
+    user: User | None = await session.scalar(select(User).where(col(User.email) == email))
+    return user
 
 
 async def authenticate(
-    session: AsyncSession, email: str, password: str, settings: Settings
+    session: AsyncSession, user: User | None, email: str, password: str, settings: Settings
 ) -> User:
-    """The user whose credentials these are, or the HTTP error that explains why not."""
-    await reserve_login_attempt(session, email, settings)
-    user = await session.scalar(select(User).where(col(User.email) == email))
-    # End the transaction before hashing: no lock or connection is held for bcrypt's ~0.25 s.
-    await session.commit()
+    """The user whose credentials these are (`user`, as `reserve_login_attempt` found
+    them), or the domain error that explains why not. With the right password the email's
+    failures are cleared, even when the account is deactivated."""
     # Always check a hash (a dummy one for an unknown email): both failures take as long.
     hashed = user.hashed_password if user else None
     password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
     if user is None or not password_matches:
-        raise unauthorized(INCORRECT_LOGIN)
+        raise IncorrectLogin
     if user.is_active and needs_rehash(user.hashed_password, settings.bcrypt_rounds):
         # Hashed at another cost (BCRYPT_ROUNDS changed since): store it at the current one.
         user.hashed_password = await hash_password(password, settings.bcrypt_rounds)
@@ -101,15 +107,14 @@ async def authenticate(
         )
     )
     if not user.is_active:
-        await session.commit()
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is deactivated")
+        raise AccountDeactivated
     return user
 
 
 def issue_token_pair(
     session: AsyncSession, user_id: int, settings: Settings, family_id: str | None = None
 ) -> TokenPair:
-    """Make an access + refresh pair and record the refresh token; the caller commits."""
+    """Make an access + refresh pair and record the refresh token."""
     access_ttl = timedelta(minutes=settings.access_token_expire_minutes)
     access_token, _ = encode_token(user_id, "access", access_ttl, settings)
     jti = uuid.uuid4().hex
@@ -137,7 +142,7 @@ def _refresh_claims_jti(token: str, settings: Settings) -> str:
     try:
         jti: str = decode_token(token, "refresh", settings)["jti"]
     except InvalidTokenError as exc:
-        raise unauthorized(str(exc)) from exc
+        raise Unauthorized(str(exc)) from exc
     return jti
 
 
@@ -146,7 +151,8 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
 
     The retirement is one conditional UPDATE, so of two requests presenting the same token
     exactly one succeeds. A token that was already retired is being replayed, perhaps by a
-    thief: the whole family is revoked, the legitimate holder included.
+    thief: the whole family is revoked, the legitimate holder included, and
+    `RefreshTokenReplayed` tells the route to keep that revocation.
     """
     jti = _refresh_claims_jti(token, settings)
     retired = await session.execute(
@@ -159,17 +165,14 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
     if row is None:
         stored = await session.get(RefreshToken, jti)
         if stored is None:
-            raise unauthorized("Unknown refresh token")
+            raise UnknownRefreshToken
         await retire_family(session, stored.family_id)
-        await session.commit()
-        raise unauthorized("Refresh token was already used or revoked; log in again")
+        raise RefreshTokenReplayed
     family_id, user_id = row
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        raise unauthorized(USER_GONE)
-    pair = issue_token_pair(session, user_id, settings, family_id=family_id)
-    await session.commit()
-    return pair
+        raise UserGone
+    return issue_token_pair(session, user_id, settings, family_id=family_id)
 
 
 async def revoke_refresh_token(session: AsyncSession, token: str, settings: Settings) -> None:
@@ -177,6 +180,5 @@ async def revoke_refresh_token(session: AsyncSession, token: str, settings: Sett
     jti = _refresh_claims_jti(token, settings)
     stored = await session.get(RefreshToken, jti)
     if stored is None:
-        raise unauthorized("Unknown refresh token")
+        raise UnknownRefreshToken
     await retire_family(session, stored.family_id)
-    await session.commit()

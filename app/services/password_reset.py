@@ -21,7 +21,8 @@ from app.config import Settings
 from app.errors import InvalidResetToken
 from app.mail import compose
 from app.services.accounts import retire_reset_tokens, set_password
-from app.tables import PasswordResetToken, User, utcnow
+from app.tables import PasswordResetToken, User
+from app.timestamps import utcnow
 
 TOKEN_BYTES = 32
 MAILS_PER_ADDRESS_PER_HOUR = 3
