@@ -30,8 +30,10 @@ install: $(RUNTIME_STAMP)
 install-dev: $(DEV_STAMP)
 
 ## env: write a .env with a freshly generated SECRET_KEY unless one is there already
+## (on a line of its own: a .env that does not end with a newline gets one first)
 env:
 	@grep -qs '^SECRET_KEY=' .env || { \
+		if [ -s .env ] && [ -n "$$(tail -c 1 .env)" ]; then echo >> .env; fi; \
 		echo "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))')" >> .env; \
 		echo "wrote a new SECRET_KEY to .env"; }
 

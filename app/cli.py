@@ -4,8 +4,13 @@ import argparse
 import asyncio
 import getpass
 import os
+import shutil
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,6 +26,7 @@ from app.tables import User, UserBase, UserCreate
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class CommandError(Exception):
@@ -43,32 +49,88 @@ def _check_sqlite_file(settings: Settings) -> None:
         raise CommandError(f"the directory of the SQLite database {path} does not exist")
 
 
-def migrate(settings: Settings) -> None:
+def migrate(settings: Settings, own_logging: bool = True) -> None:
+    """`alembic upgrade head`; with `own_logging` False, Alembic's lines go to the logging
+    already set up (`serve`'s) instead of the handler of `alembic.ini`."""
     from alembic.config import Config
 
     from alembic import command
 
     _check_sqlite_file(settings)
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
-    config.attributes["database_url"] = settings.database_url
-    command.upgrade(config, "head")
+    with _migrations_directory() as (directory, ini_file):
+        config = Config(str(ini_file) if ini_file else None)
+        config.set_main_option("script_location", str(directory))
+        config.attributes["database_url"] = settings.database_url
+        config.attributes["configure_logger"] = own_logging
+        command.upgrade(config, "head")
+
+
+@contextmanager
+def _migrations_directory() -> Iterator[tuple[Path, Path | None]]:
+    """The Alembic scripts and their ini file: the repository's `alembic/` and `alembic.ini`
+    in a checkout, else the copy an installed package carries as `app/migrations` (no ini:
+    the settings it holds serve only `alembic revision`)."""
+    ini_file = PROJECT_ROOT / "alembic.ini"
+    if ini_file.is_file() and (PROJECT_ROOT / "alembic" / "env.py").is_file():
+        yield PROJECT_ROOT / "alembic", ini_file
+        return
+    with as_file(files("app") / "migrations") as directory:
+        yield directory, None
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    migrate(settings)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=None if args.reload else args.workers,
-        reload=args.reload,
-        log_level=settings.log_level.lower(),
-        access_log=not args.no_access_log,
-    )
+    if args.no_access_log:
+        os.environ["ACCESS_LOG"] = "false"
+        get_settings.cache_clear()  # a single worker creates the app in this process
+        settings = get_settings()
+    with _metrics_directory():
+        # Imported once the metrics know where to keep their values (see app.metrics).
+        from app.logging_setup import configure_logging
+
+        configure_logging(settings.log_level, settings.log_format)
+        migrate(settings, own_logging=False)
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=None if args.reload else args.workers,
+            reload=args.reload,
+            log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's loggers propagate to the app's handler and format
+            access_log=False,  # the app writes its own access line, with the route and the id
+            server_header=False,
+        )
+
+
+@contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """An empty directory for the workers' metric files (prometheus-client's multiprocess
+    mode): `PROMETHEUS_MULTIPROC_DIR` when set, emptied of the files of a previous run,
+    else a temporary one removed when the server stops."""
+    given = os.environ.get(METRICS_DIR_VARIABLE)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    directory = Path(tempfile.mkdtemp(prefix="orders-api-metrics-"))
+    os.environ[METRICS_DIR_VARIABLE] = str(directory)
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def package_version() -> str:
+    try:
+        return version("orders-api")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
 
 
 def read_admin_password() -> str:
@@ -131,6 +193,7 @@ def _validated(model: type[SchemaT], **values: str) -> SchemaT:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Orders API")
+    parser.add_argument("--version", action="version", version=f"orders-api {package_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve_parser = commands.add_parser(
@@ -144,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="worker processes (default: %(default)s)"
     )
     serve_parser.add_argument("--reload", action="store_true", help="restart on code changes")
-    serve_parser.add_argument("--no-access-log", action="store_true", help="log no requests")
+    serve_parser.add_argument(
+        "--no-access-log", action="store_true", help="write no access line (ACCESS_LOG=false)"
+    )
 
     commands.add_parser(
         "migrate",

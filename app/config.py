@@ -7,8 +7,41 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./orders.db"
+
+# The async drivers the app runs on, by URL scheme; a bare `postgresql://` or
+# `postgres://` (as hosting providers hand them out) means asyncpg, a bare `sqlite://`
+# means aiosqlite.
+ASYNC_SCHEMES = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+
+def normalize_database_url(value: str) -> str:
+    """`value` with the scheme of its async driver; ValueError when no driver here fits."""
+    scheme, separator, rest = value.strip().partition("://")
+    if not separator or not rest:
+        raise ValueError("not a database URL (expected e.g. postgresql://user@host/name)")
+    driver = ASYNC_SCHEMES.get(scheme.lower())
+    if driver is None:
+        raise ValueError(
+            f"unsupported scheme {scheme!r}: use postgresql://, postgresql+asyncpg:// "
+            "or sqlite+aiosqlite://"
+        )
+    normalized = f"{driver}://{rest}"
+    try:
+        make_url(normalized)
+    except (ArgumentError, ValueError):
+        # The parser's own message quotes the URL, password included.
+        raise ValueError("not a valid database URL") from None
+    return normalized
 
 
 class ConfigError(RuntimeError):
@@ -33,6 +66,10 @@ class Settings(BaseSettings):
     # production leave it on: the fast paths turn themselves off when the installed
     # libraries are not what they are tested with (see `app.fast_paths`).
     fast_paths: bool = True
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
+    metrics_enabled: bool = True
+
     # Mail (password reset, notices). No SMTP host: each message is written to the log.
     smtp_host: str = ""
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -42,6 +79,11 @@ class Settings(BaseSettings):
     mail_from: str = "Orders API <no-reply@localhost>"
     password_reset_url: str = "http://127.0.0.1:8000/reset-password"  # noqa: S105 - a URL
     password_reset_expire_minutes: int = Field(default=30, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def use_an_async_driver(cls, value: str) -> str:
+        return normalize_database_url(value)
 
     @field_validator("secret_key")
     @classmethod
@@ -84,6 +126,11 @@ class Settings(BaseSettings):
     @classmethod
     def upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def lower_log_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def is_sqlite(self) -> bool:

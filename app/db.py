@@ -47,6 +47,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             connect_args=CONNECT_ARGS,
+            hide_parameters=True,  # no log line or error message holds a value sent
         )
         configure_sqlite(engine)
         return engine
@@ -58,6 +59,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         connect_args={"timeout": 5, "command_timeout": 30},
         # Set once per connection; write sessions ask for a transaction (see `_for_writes`).
         isolation_level="AUTOCOMMIT",
+        hide_parameters=True,
     )
     use_timestamp_codec(engine)
     fast_paths.use_direct_reads(engine, settings.fast_paths)

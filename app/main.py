@@ -18,10 +18,13 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.docs import install_docs
 from app.error_handlers import install_error_handlers
+from app.logging_setup import configure_logging
 from app.mail import Mailer
-from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
+from app.metrics import forget_this_process
+from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware, SecurityHeadersMiddleware
 from app.openapi import install_openapi
-from app.routers import auth, health, orders, pages, products, users
+from app.request_context import RequestContextMiddleware
+from app.routers import auth, health, metrics, orders, pages, products, users
 
 logger = logging.getLogger("app")
 
@@ -67,8 +70,18 @@ unwrapped, what the driver raises while the pool opens a connection (a refused o
 connect, a name that does not resolve)."""
 
 
+def _without_sql(exc: Exception) -> str:
+    """The driver's own message of a database error: SQLAlchemy's adds the statement and,
+    unless the engine hides them, its parameters (an email, a password hash)."""
+    cause = exc.orig if isinstance(exc, sa_exc.StatementError) and exc.orig else exc
+    lines = str(cause).splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"
+
+
 def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, _without_sql(exc)
+    )
     return JSONResponse(
         {"detail": "The database is unavailable; try again shortly"},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -104,7 +117,7 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _data_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.info("data error on %s %s: %s", request.method, request.url.path, exc)
+    logger.info("data error on %s %s: %s", request.method, request.url.path, _without_sql(exc))
     return JSONResponse(
         {"detail": "A value is out of the range the database can store"},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -112,7 +125,15 @@ def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 SECRET_FIELDS = frozenset(
-    {"password", "refresh_token", "current_password", "new_password", "token"}
+    {
+        "password",
+        "refresh_token",
+        "access_token",
+        "token",
+        "client_secret",
+        "current_password",
+        "new_password",
+    }
 )
 HIDDEN = "(hidden)"
 
@@ -137,10 +158,22 @@ def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = jsonable_encoder(exc.errors(), custom_encoder={Exception: str})
     for error in errors:
-        if error.get("loc") and error["loc"][-1] in SECRET_FIELDS:
+        if _names_a_secret(error) or _is_raw_body(error):
             error["input"] = HIDDEN
     return JSONResponse(
         {"detail": _json_safe(errors)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
+def _names_a_secret(error: dict[str, Any]) -> bool:
+    return bool(error.get("loc")) and error["loc"][-1] in SECRET_FIELDS
+
+
+def _is_raw_body(error: dict[str, Any]) -> bool:
+    """The error is about the whole body and quotes it as text (a body sent as text/plain,
+    or a JSON string): it may hold anything, a password or a token among it."""
+    return tuple(error.get("loc") or ()) == ("body",) and isinstance(
+        error.get("input"), str | bytes
     )
 
 
@@ -161,9 +194,7 @@ def _tune_garbage_collector() -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level)
-    # basicConfig does nothing once the root logger has handlers (uvicorn's, alembic's).
-    logger.setLevel(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     database = Database.from_settings(settings)
     mailer = Mailer(settings)
 
@@ -173,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await mailer.close()
         await database.dispose()
+        forget_this_process()
 
     app = FastAPI(
         title="Orders API",
@@ -197,6 +229,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
 
+    app.add_middleware(SecurityHeadersMiddleware)
+    # The outermost: its request id is on every response and every log line of the request.
+    app.add_middleware(
+        RequestContextMiddleware,
+        access_log=settings.access_log,
+        metrics_on=settings.metrics_enabled,
+    )
+
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     install_error_handlers(app)
     app.add_exception_handler(sa_exc.DataError, _data_error)
@@ -207,6 +247,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in ROUTERS_BY_TRAFFIC:
         app.include_router(module.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     install_docs(app)
     install_openapi(app)
     return app

@@ -1,5 +1,5 @@
-"""Pure ASGI middleware: HEAD answered as GET, and a guard that refuses request bodies over
-a size limit before they are parsed."""
+"""Pure ASGI middleware: HEAD answered as GET, a guard that refuses request bodies over
+a size limit before they are parsed, and the security headers of every response."""
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
@@ -77,4 +77,62 @@ class HeadAsGetMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+        get_scope = {**scope, "method": "GET"}
+        try:
+            await self.app(get_scope, receive, send_without_body)
+        finally:
+            # The route that served it, for the access line and the metrics outside.
+            if "route" in get_scope:
+                scope["route"] = get_scope["route"]
+
+
+EVERY_RESPONSE_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+# Swagger UI and ReDoc are started by an inline script, draw data: images, and ReDoc runs
+# a web worker from a blob: URL; everything else they load comes from this origin.
+PAGE_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+PAGE_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", PAGE_CONTENT_SECURITY_POLICY.encode()),
+]
+# `/reset-password` sends a stricter policy of its own (no inline script): `app.routers.pages`.
+PAGE_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+# RFC 6749 §5.1: a response carrying tokens must not be stored by any cache.
+TOKEN_HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
+TOKEN_PATHS = frozenset({"/auth/login", "/auth/token", "/auth/refresh", "/users/me/password"})
+
+
+class SecurityHeadersMiddleware:
+    """`nosniff` and `no-referrer` on every response; the pages may not be framed; token
+    responses may not be cached."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        added = self._headers_for(scope["path"])
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *added]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    def _headers_for(path: str) -> list[tuple[bytes, bytes]]:
+        if path in TOKEN_PATHS:
+            return [*EVERY_RESPONSE_HEADERS, *TOKEN_HEADERS]
+        if path in PAGE_PATHS:
+            return [*EVERY_RESPONSE_HEADERS, *PAGE_HEADERS]
+        return EVERY_RESPONSE_HEADERS

@@ -23,6 +23,7 @@ from app.config import Settings
 from app.db import SessionDep
 from app.errors import AdminRequired, Unauthorized, UserGone
 from app.fields import MAX_ID, normalize_password
+from app.request_context import set_user_id
 from app.services.callers import active_caller_is_admin
 from app.tables import User
 from app.timestamps import utcnow
@@ -215,7 +216,9 @@ def _user_id_of_token(request: Request, token: str) -> int:
         claims = decode_token(token, "access", app_settings(request))
     except InvalidTokenError as exc:
         raise Unauthorized(str(exc)) from exc
-    return token_user_id(claims)
+    user_id = token_user_id(claims)
+    set_user_id(user_id)  # for the request's log lines
+    return user_id
 
 
 async def active_user(session: AsyncSession, user_id: int) -> User:

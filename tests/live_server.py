@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,10 +72,15 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
 
 @contextmanager
 def live_server(
-    database_url: str, workdir: Path, port: int | None = None, **settings: str
+    database_url: str,
+    workdir: Path,
+    serve_options: Sequence[str] = ("--no-access-log",),
+    port: int | None = None,
+    **settings: str,
 ) -> Iterator[LiveServer]:
     """Serve the app on `port` (a free one by default) until the block ends; fail with the
-    server's log if it does not come up."""
+    server's log if it does not come up. `serve_options` go to `python -m app serve` after
+    the port."""
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "server.log"
@@ -87,7 +92,7 @@ def live_server(
     )
     with log_path.open("w") as log:
         process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "app", "serve", "--port", str(port), "--no-access-log"],
+            [sys.executable, "-m", "app", "serve", "--port", str(port), *serve_options],
             env=server.env,
             cwd=workdir,
             stdout=log,

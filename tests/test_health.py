@@ -1,14 +1,16 @@
 """GET /health: 200 while the database answers, 503 when it does not."""
 
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import make_url, text
 
 from app.config import Settings
 from app.main import create_app
-from tests.conftest import detail_of
 
 
 def closed_port() -> int:
@@ -41,7 +43,7 @@ async def test_health_is_503_when_the_sqlite_file_cannot_be_opened(
     response = await get_health(create_app(broken))
 
     assert response.status_code == 503
-    assert detail_of(response) == "The database is unavailable; try again shortly"
+    assert response.json() == {"status": "unavailable", "detail": "The database does not answer"}
     assert response.headers["Retry-After"] == "5"
 
 
@@ -52,7 +54,7 @@ async def test_health_is_503_when_postgresql_is_not_listening(settings: Settings
     response = await get_health(create_app(broken))
 
     assert response.status_code == 503
-    assert detail_of(response) == "The database is unavailable; try again shortly"
+    assert response.json() == {"status": "unavailable", "detail": "The database does not answer"}
     assert response.headers["Retry-After"] == "5"
 
 
@@ -72,11 +74,11 @@ async def test_a_protected_route_is_503_not_500_when_the_database_is_down(
     assert response.status_code == 503
 
 
-async def get_health(application: FastAPI) -> httpx.Response:
+async def get_health(application: FastAPI, path: str = "/health") -> httpx.Response:
     transport = httpx.ASGITransport(app=application)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await client.get("/health")
+            return await client.get(path)
     finally:
         await application.state.db.dispose()
 
@@ -88,3 +90,66 @@ def test_openapi_declares_the_503_of_health(app: FastAPI) -> None:
     assert responses["503"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorDetail"
     }
+
+
+async def test_live_is_200_without_asking_the_database(tmp_path: Path, settings: Settings) -> None:
+    broken = create_app(
+        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}"})
+    )
+    transport = httpx.ASGITransport(app=broken)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/health/live")
+    await broken.state.db.dispose()
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_is_200_when_the_database_reads_and_writes(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_is_503_when_the_database_refuses_writes(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """The database answers reads, but not the write probe."""
+    async with read_only(app, settings, tmp_path) as read_only_settings:
+        response = await get_health(create_app(read_only_settings), "/health/ready")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable", "detail": "The database refuses writes"}
+    assert response.headers["Retry-After"] == "5"
+
+
+@asynccontextmanager
+async def read_only(app: FastAPI, settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings whose database refuses writes: PostgreSQL's test database set read-only
+    for new sessions (as a standby is), or a SQLite file opened read-only."""
+    if not settings.is_sqlite:
+        name = make_url(settings.database_url).database
+        async with app.state.db.engine.connect() as connection:
+            await connection.exec_driver_sql(
+                f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'
+            )
+        try:
+            yield settings
+        finally:
+            async with app.state.db.engine.connect() as connection:
+                await connection.exec_driver_sql(
+                    f'ALTER DATABASE "{name}" RESET default_transaction_read_only'
+                )
+        return
+    path = make_url(settings.database_url).database
+    url = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
+    yield settings.model_copy(update={"database_url": url})
+
+
+async def test_the_write_probe_leaves_no_trace(client: httpx.AsyncClient, app: FastAPI) -> None:
+    await client.get("/health/ready")
+
+    async with app.state.db.read_sessions() as session:
+        users = await session.scalar(text("SELECT count(*) FROM users"))
+    assert users == 0

@@ -24,6 +24,9 @@ PUBLIC = frozenset(
         "request_password_reset",
         "confirm_password_reset",
         "health",
+        "health_live",
+        "health_ready",
+        "metrics",
     }
 )
 TOKEN_OPTIONAL = frozenset({"list_products", "read_product"})
@@ -104,6 +107,9 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
     ("post", "/orders/{order_id}/cancel"): ("cancel_order", {200, 401, 404, 409, 422, 503}),
     ("post", "/orders/{order_id}/complete"): ("complete_order", {200, 401, 404, 409, 422, 503}),
     ("get", "/health"): ("health", {200, 503}),
+    ("get", "/health/ready"): ("health_ready", {200, 503}),
+    ("get", "/health/live"): ("health_live", {200, 503}),
+    ("get", "/metrics"): ("metrics", {200, 503}),
 }
 
 
@@ -160,6 +166,9 @@ def test_every_response_except_204_has_a_json_body_model(schema: dict[str, Any])
             assert response["description"], (key, code)
             if code == "204":
                 assert "content" not in response, key
+                continue
+            if key == ("get", "/metrics") and code == "200":  # Prometheus' text format
+                assert set(response["content"]) == {"text/plain"}
                 continue
             body_schema = response["content"]["application/json"]["schema"]
             assert resolve(schema, body_schema).get("properties"), (key, code)

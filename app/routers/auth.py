@@ -11,9 +11,10 @@ from pydantic import ValidationError
 
 from app.db import SessionDep
 from app.errors import AccountDeactivated, EmailTaken, RefreshTokenReplayed
+from app.logging_setup import log_security_event
 from app.routers.common import MailerDep, PrefixedRouter, error_responses
 from app.security import SettingsDep, hash_password
-from app.services import accounts, auth, password_reset
+from app.services import auth, password_reset
 from app.tables import (
     ErrorDetail,
     LoginRequest,
@@ -186,7 +187,7 @@ async def request_password_reset(
     await commit(session)
     if mail is not None:
         mailer.send_later(mail)
-    accounts.log_security_event(
+    log_security_event(
         "password.reset_requested",
         user_id=None if user is None else user.id,
         mailed=mail is not None,
@@ -213,4 +214,4 @@ async def confirm_password_reset(
     hashed = await hash_password(body.new_password, settings.bcrypt_rounds)
     user = await password_reset.reset_password(session, body.token, hashed)
     await commit(session)
-    accounts.log_security_event("password.reset", user_id=user.id)
+    log_security_event("password.reset", user_id=user.id)

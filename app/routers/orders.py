@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
 from app.fields import MAX_ID
+from app.metrics import OrderEvent, count_order
 from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
@@ -85,6 +86,8 @@ async def create_order(
     """
     created = await opening.create_order(session, caller_id, body or OrderCreate(), idempotency_key)
     await commit(session)
+    if not created.replayed:
+        count_order("created")
     return Response(
         created.body,
         status_code=status.HTTP_201_CREATED,
@@ -143,10 +146,16 @@ async def read_order(order_id: OrderId, caller_id: TokenUserId, session: Session
 
 
 async def _committed(
-    session: AsyncSession, order: OrderJSON, status_code: int = status.HTTP_200_OK
+    session: AsyncSession,
+    order: OrderJSON,
+    status_code: int = status.HTTP_200_OK,
+    event: OrderEvent | None = None,
 ) -> Response:
-    """The changed order as the response, once its transaction has committed."""
+    """The changed order as the response, once its transaction has committed (and counted
+    in the `orders_total` metric when it is a change of status)."""
     await commit(session)
+    if event is not None:
+        count_order(event)
     return json_response(order, status_code)
 
 
@@ -227,7 +236,9 @@ async def cancel_order(order_id: OrderId, caller_id: TokenUserId, session: Sessi
     """pending → cancelled. 409 when the order is already cancelled or completed. Of a
     cancel and a complete racing on one order, exactly one wins; the other gets 409."""
     return await _committed(
-        session, await changes.change_status(session, caller_id, order_id, OrderStatus.CANCELLED)
+        session,
+        await changes.change_status(session, caller_id, order_id, OrderStatus.CANCELLED),
+        event="cancelled",
     )
 
 
@@ -245,5 +256,7 @@ async def complete_order(
     """pending → completed, when the order has at least one item (409 otherwise). 409 when
     the order is already cancelled or completed."""
     return await _committed(
-        session, await changes.change_status(session, caller_id, order_id, OrderStatus.COMPLETED)
+        session,
+        await changes.change_status(session, caller_id, order_id, OrderStatus.COMPLETED),
+        event="completed",
     )

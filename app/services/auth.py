@@ -22,6 +22,8 @@ from app.errors import (
     UnknownRefreshToken,
     UserGone,
 )
+from app.logging_setup import log_security_event
+from app.metrics import count_login
 from app.security import (
     InvalidTokenError,
     decode_token,
@@ -70,6 +72,8 @@ async def reserve_login_attempt(
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
     retry_after = await login_retry_after(session, email, settings)
     if retry_after is not None:
+        log_security_event("login.throttled", email=email, retry_after=retry_after)
+        count_login("throttled")
         raise LoginThrottled(retry_after)
     # Forget every email's failures that have left the window, so the table stays small;
     # rows another login is already deleting are skipped, not waited for (no deadlocks).
@@ -95,6 +99,8 @@ async def authenticate(
     hashed = user.hashed_password if user else None
     password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
     if user is None or not password_matches:
+        log_security_event("login.failed", email=email, known_email=user is not None)
+        count_login("failure")
         raise IncorrectLogin
     if user.is_active and needs_rehash(user.hashed_password, settings.bcrypt_rounds):
         # Hashed at another cost (BCRYPT_ROUNDS changed since): store it at the current one.
@@ -107,7 +113,10 @@ async def authenticate(
         )
     )
     if not user.is_active:
+        log_security_event("login.failed", email=email, user_id=user.id, deactivated=True)
+        count_login("failure")
         raise AccountDeactivated
+    count_login("success")
     return user
 
 
@@ -167,6 +176,7 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
         if stored is None:
             raise UnknownRefreshToken
         await retire_family(session, stored.family_id)
+        log_security_event("refresh.reuse_detected", user_id=stored.user_id)
         raise RefreshTokenReplayed
     family_id, user_id = row
     user = await session.get(User, user_id)
