@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
 from app.config import Settings, get_settings
+from app.database_trouble import UNAVAILABLE_ERRORS, unavailable_reason
 from app.db import Database
 from app.docs import install_docs
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
@@ -49,31 +50,28 @@ TAGS = [
 # order is placed. No two routers share a path prefix, so the order changes nothing else.
 ROUTERS_BY_TRAFFIC = (products, orders, users, auth, health)
 
-DATABASE_UNAVAILABLE = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.DisconnectionError,
-    sa_exc.TimeoutError,
-    OSError,
-)
+RETRY_AFTER_SECONDS = "5"
 
 
-def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+def database_unavailable_response() -> JSONResponse:
+    """The 503 every route and health check gives while the database cannot serve."""
     return JSONResponse(
         {"detail": "The database is unavailable; try again shortly"},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
 
 
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A driver error with no class of its own: a lost connection (asyncpg reports one cut
-    mid-query that way) is the database being unavailable; anything else is a bug (500)."""
-    assert isinstance(exc, sa_exc.DBAPIError)
-    if exc.connection_invalidated:
-        return _database_unavailable(request, exc)
-    raise exc
+    """503 when the database cannot serve (`app.database_trouble` says which errors mean
+    that); any other error is a bug, a 500. The log names the trouble, never the SQL."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        raise exc
+    logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.url.path, reason
+    )
+    return database_unavailable_response()
 
 
 def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
@@ -176,9 +174,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(sa_exc.DataError, _data_error)
-    for error in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(error, _database_unavailable)
-    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    for error in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error, _database_error)
 
     for module in ROUTERS_BY_TRAFFIC:
         app.include_router(module.router)

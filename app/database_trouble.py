@@ -1,0 +1,117 @@
+"""Which errors mean "the database cannot serve right now" (a 503) rather than a bug (a 500).
+
+One mapping for every route, the health checks included: `unavailable_reason` names the
+trouble, or returns None when the error is not one of these. The reason goes to the log,
+never to the client (a driver's message can hold SQL and its parameters).
+
+- PostgreSQL, by SQLSTATE: class 08 (the connection failed or was cut), class 53
+  (insufficient resources: too many connections, a full disk, out of memory), 57P01-57P03
+  (an administrator's shutdown, a crash, a server starting up or shutting down), 3D000 (the
+  database does not exist, e.g. dropped) and 25006 (the database is read-only).
+- SQLite, by result code: SQLITE_READONLY, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_IOERR, and
+  SQLITE_BUSY / SQLITE_LOCKED (another process held the write lock past the busy timeout).
+- A driver error with no code, of DB-API's class OperationalError.
+- A connection that could not be opened (refused, reset, a name that does not resolve, a
+  timeout), SQLAlchemy's lost connections, and a pool with no free connection in time.
+"""
+
+import errno
+import socket
+import sqlite3
+
+from sqlalchemy import exc as sa_exc
+
+POSTGRESQL_UNAVAILABLE_CLASSES = {
+    "08": "connection exception",
+    "53": "insufficient resources",
+}
+POSTGRESQL_UNAVAILABLE_STATES = {
+    "57P01": "admin shutdown",
+    "57P02": "crash shutdown",
+    "57P03": "cannot connect now",
+    "3D000": "database does not exist",
+    "25006": "read-only database",
+}
+SQLITE_UNAVAILABLE_CODES = {
+    sqlite3.SQLITE_READONLY: "read-only database file",
+    sqlite3.SQLITE_FULL: "disk full",
+    sqlite3.SQLITE_CANTOPEN: "cannot open the database file",
+    sqlite3.SQLITE_IOERR: "disk I/O error",
+    sqlite3.SQLITE_BUSY: "database locked by another process",
+    sqlite3.SQLITE_LOCKED: "database table locked",
+}
+SQLITE_PRIMARY_CODE_MASK = 0xFF  # extended result codes keep the primary code in the low byte
+NETWORK_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ECONNREFUSED}
+)
+# asyncio's `create_connection`, when every address of a host refused: a plain OSError.
+EVERY_ADDRESS_FAILED = "Multiple exceptions:"
+
+UNAVAILABLE_ERRORS = (
+    sa_exc.DBAPIError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    sqlite3.Error,
+    OSError,
+)
+"""Every exception class `unavailable_reason` can say yes to (for exception handlers)."""
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Why the database cannot serve, when `error` says so; None for any other error."""
+    if isinstance(error, sa_exc.TimeoutError):
+        return "no free connection in the pool"
+    if isinstance(error, sa_exc.DisconnectionError):
+        return "connection lost"
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return "connection lost"
+        if _has_result_code(error.orig):
+            return _driver_reason(error.orig)
+        # No code to go by: DB-API's OperationalError is, by definition, trouble of the
+        # database's operation (an unexpected disconnect, a database not found).
+        return "operational error" if isinstance(error, sa_exc.OperationalError) else None
+    return _driver_reason(error)
+
+
+def _has_result_code(error: BaseException | None) -> bool:
+    return isinstance(getattr(error, "sqlstate", None), str) or isinstance(
+        getattr(error, "sqlite_errorcode", None), int
+    )
+
+
+def _driver_reason(error: BaseException | None) -> str | None:
+    if error is None:
+        return None
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return _postgresql_reason(sqlstate)
+    if isinstance(error, sqlite3.Error):
+        return _sqlite_reason(error)
+    if isinstance(error, OSError) and _is_network_error(error):
+        return f"cannot connect ({type(error).__name__})"
+    return None
+
+
+def _is_network_error(error: OSError) -> bool:
+    """A connection that could not be opened or was cut; not a file the app could not read."""
+    return (
+        isinstance(error, ConnectionError | TimeoutError | socket.gaierror)
+        or error.errno in NETWORK_ERRNOS
+        or str(error).startswith(EVERY_ADDRESS_FAILED)
+    )
+
+
+def _postgresql_reason(sqlstate: str) -> str | None:
+    if sqlstate in POSTGRESQL_UNAVAILABLE_STATES:
+        return f"{POSTGRESQL_UNAVAILABLE_STATES[sqlstate]} ({sqlstate})"
+    error_class = POSTGRESQL_UNAVAILABLE_CLASSES.get(sqlstate[:2])
+    return None if error_class is None else f"{error_class} ({sqlstate})"
+
+
+def _sqlite_reason(error: sqlite3.Error) -> str | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    if not isinstance(code, int):
+        return None
+    reason = SQLITE_UNAVAILABLE_CODES.get(code & SQLITE_PRIMARY_CODE_MASK)
+    return None if reason is None else f"{reason} ({getattr(error, 'sqlite_errorname', code)})"
