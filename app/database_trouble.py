@@ -19,7 +19,10 @@ import errno
 import socket
 import sqlite3
 
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 POSTGRESQL_UNAVAILABLE_CLASSES = {
     "08": "connection exception",
@@ -47,6 +50,14 @@ NETWORK_ERRNOS = frozenset(
 # asyncio's `create_connection`, when every address of a host refused: a plain OSError.
 EVERY_ADDRESS_FAILED = "Multiple exceptions:"
 
+# Trouble a connection keeps after the database is fine again: SQLite's connection to a file
+# it opened read-only (or could not use) stays so; a PostgreSQL session keeps the
+# `default_transaction_read_only` it started with; a shut-down server has closed it.
+STALE_CONNECTION_SQLSTATES = frozenset({"25006", "57P01", "57P02", "57P03"})
+STALE_CONNECTION_SQLITE_CODES = frozenset(
+    {sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR}
+)
+
 UNAVAILABLE_ERRORS = (
     sa_exc.DBAPIError,
     sa_exc.DisconnectionError,
@@ -64,14 +75,21 @@ def unavailable_reason(error: BaseException) -> str | None:
     if isinstance(error, sa_exc.DisconnectionError):
         return "connection lost"
     if isinstance(error, sa_exc.DBAPIError):
-        if error.connection_invalidated:
-            return "connection lost"
-        if _has_result_code(error.orig):
-            return _driver_reason(error.orig)
-        # No code to go by: DB-API's OperationalError is, by definition, trouble of the
-        # database's operation (an unexpected disconnect, a database not found).
-        return "operational error" if isinstance(error, sa_exc.OperationalError) else None
+        return _dbapi_reason(error)
     return _driver_reason(error)
+
+
+def _dbapi_reason(error: sa_exc.DBAPIError) -> str | None:
+    reason = _driver_reason(error.orig)
+    if reason is not None:
+        return reason
+    if error.connection_invalidated:
+        return "connection lost"
+    if _has_result_code(error.orig):
+        return None  # the driver says what went wrong, and it is not the database's state
+    # No code to go by: DB-API's OperationalError is, by definition, trouble of the
+    # database's operation (an unexpected disconnect, a database not found).
+    return "operational error" if isinstance(error, sa_exc.OperationalError) else None
 
 
 def _has_result_code(error: BaseException | None) -> bool:
@@ -86,7 +104,7 @@ def _driver_reason(error: BaseException | None) -> str | None:
     sqlstate = getattr(error, "sqlstate", None)
     if isinstance(sqlstate, str):
         return _postgresql_reason(sqlstate)
-    if isinstance(error, sqlite3.Error):
+    if isinstance(getattr(error, "sqlite_errorcode", None), int):
         return _sqlite_reason(error)
     if isinstance(error, OSError) and _is_network_error(error):
         return f"cannot connect ({type(error).__name__})"
@@ -109,9 +127,28 @@ def _postgresql_reason(sqlstate: str) -> str | None:
     return None if error_class is None else f"{error_class} ({sqlstate})"
 
 
-def _sqlite_reason(error: sqlite3.Error) -> str | None:
-    code = getattr(error, "sqlite_errorcode", None)
-    if not isinstance(code, int):
-        return None
+def _sqlite_reason(error: BaseException) -> str | None:
+    code: int = getattr(error, "sqlite_errorcode", 0)
     reason = SQLITE_UNAVAILABLE_CODES.get(code & SQLITE_PRIMARY_CODE_MASK)
     return None if reason is None else f"{reason} ({getattr(error, 'sqlite_errorname', code)})"
+
+
+def discard_connections_after_trouble(engine: AsyncEngine) -> None:
+    """Make the pool drop its connections when one meets trouble it would keep (see
+    `STALE_CONNECTION_SQLSTATES`): the next requests open fresh ones, so the app serves
+    again by itself once the database is back, without a restart."""
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def on_error(context: ExceptionContext) -> None:
+        if _leaves_connection_stale(context.original_exception):
+            context.is_disconnect = True
+
+
+def _leaves_connection_stale(error: BaseException) -> bool:
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate in STALE_CONNECTION_SQLSTATES or sqlstate.startswith("08")
+    code = getattr(error, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & SQLITE_PRIMARY_CODE_MASK in (
+        STALE_CONNECTION_SQLITE_CODES
+    )

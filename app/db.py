@@ -43,6 +43,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import EMPTY_DICT, await_
 
 from app.config import Settings
+from app.database_trouble import discard_connections_after_trouble
 from app.tables import DECODED_TIMESTAMPS_KEPT
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -499,6 +500,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         )
         _configure_sqlite(engine)
+        discard_connections_after_trouble(engine)
         return engine
     engine = create_async_engine(
         settings.database_url,
@@ -510,6 +512,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         isolation_level="AUTOCOMMIT",
     )
     _configure_postgresql(engine)
+    discard_connections_after_trouble(engine)
     return engine
 
 

@@ -68,9 +68,7 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
     reason = unavailable_reason(exc)
     if reason is None:
         raise exc
-    logger.warning(
-        "database unavailable on %s %s: %s", request.method, request.url.path, reason
-    )
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
     return database_unavailable_response()
 
 
