@@ -21,6 +21,9 @@ from app.tables import User, UserBase, UserCreate
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# SIGTERM: uvicorn stops accepting, lets the requests in flight finish for up to this long,
+# then runs the app's shutdown (SPEC §11).
+GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
 class CommandError(Exception):
@@ -68,6 +71,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
         reload=args.reload,
         log_level=settings.log_level.lower(),
         access_log=not args.no_access_log,
+        # The client address of the abuse limits: X-Forwarded-For from trusted proxies only.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 

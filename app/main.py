@@ -21,6 +21,7 @@ from app.docs import install_docs
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware
 from app.openapi import install_openapi
 from app.routers import auth, health, orders, products, users
+from app.security import HASHING_RETRY_AFTER_SECONDS, HashingQueueFullError
 
 logger = logging.getLogger("app")
 
@@ -70,6 +71,14 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
         raise exc
     logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
     return database_unavailable_response()
+
+
+def _hashing_queue_full(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "Too many password checks are waiting; try again shortly"},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(HASHING_RETRY_AFTER_SECONDS)},
+    )
 
 
 def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
@@ -170,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(HashingQueueFullError, _hashing_queue_full)
     app.add_exception_handler(sa_exc.IntegrityError, _integrity_error)
     app.add_exception_handler(sa_exc.DataError, _data_error)
     for error in UNAVAILABLE_ERRORS:

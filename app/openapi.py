@@ -53,7 +53,7 @@ RESPONSE_HEADERS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "429": {
         "Retry-After": {
-            "description": "Seconds until this email may try to log in again",
+            "description": "Seconds until the client may try again",
             "required": True,
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         }

@@ -7,8 +7,9 @@ import secrets
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar
@@ -80,9 +81,55 @@ _hashing_pool = ThreadPoolExecutor(
 )
 
 
+# The hashing queue is bounded: a hash admitted waits for at most two rounds of the threads
+# before its own, so a login takes at most about three times its time on an idle server;
+# past that, the request is turned away at once (503) rather than piling up behind a flood.
+MAX_HASHING_JOBS = HASHING_THREADS * 3
+HASHING_RETRY_AFTER_SECONDS = 1
+
+
+class HashingQueueFullError(Exception):
+    """Every place in the password-hashing queue is taken: try again shortly (503)."""
+
+
+class _HashingQueue:
+    """The requests holding a place in the hashing queue, in this process."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.taken = 0
+
+
+_hashing_queue = _HashingQueue(MAX_HASHING_JOBS)
+_holding_a_turn: ContextVar[bool] = ContextVar("holding_a_hashing_turn", default=False)
+
+
+@contextlib.contextmanager
+def hashing_turn() -> Iterator[None]:
+    """A place in the hashing queue for the block, or `HashingQueueFullError` at once.
+
+    A request takes its place before anything else it would have to undo (a login, before
+    counting the attempt as a failure); hashes within the block use that same place.
+    """
+    if _holding_a_turn.get():
+        yield
+        return
+    if _hashing_queue.taken >= _hashing_queue.capacity:
+        raise HashingQueueFullError
+    _hashing_queue.taken += 1
+    holding = _holding_a_turn.set(True)
+    try:
+        yield
+    finally:
+        _holding_a_turn.reset(holding)
+        _hashing_queue.taken -= 1
+
+
 async def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
-    """bcrypt releases the GIL: run it in the hashing threads, one per core at most."""
-    return await asyncio.get_running_loop().run_in_executor(_hashing_pool, function, *args)
+    """bcrypt releases the GIL: run it in the hashing threads, one per core at most, with a
+    place in the bounded queue."""
+    with hashing_turn():
+        return await asyncio.get_running_loop().run_in_executor(_hashing_pool, function, *args)
 
 
 async def hash_password(password: str, rounds: int) -> str:

@@ -37,10 +37,10 @@ FORM_BODY = "Body_login_form"
 # of SPEC.md section 3, plus 400 (a body that cannot be decoded) and 413 on every route with
 # a body, 422 on every route with a body or parameters, and 503 everywhere.
 OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
-    ("post", "/auth/signup"): ("signup", {201, 400, 409, 413, 422, 503}),
+    ("post", "/auth/signup"): ("signup", {201, 400, 409, 413, 422, 429, 503}),
     ("post", "/auth/login"): ("login", {200, 400, 401, 403, 413, 422, 429, 503}),
     ("post", "/auth/token"): ("login_form", {200, 400, 401, 403, 413, 422, 429, 503}),
-    ("post", "/auth/refresh"): ("refresh_tokens", {200, 400, 401, 413, 422, 503}),
+    ("post", "/auth/refresh"): ("refresh_tokens", {200, 400, 401, 413, 422, 429, 503}),
     ("post", "/auth/logout"): ("logout", {204, 400, 401, 413, 422, 503}),
     ("get", "/users/me"): ("read_me", {200, 401, 503}),
     ("get", "/users"): ("list_users", {200, 401, 403, 422, 503}),

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from app.db import SessionDep
+from app.limits import AUTH_RATE_LIMITED, client_address
 from app.routers.common import PrefixedRouter, error_responses
 from app.security import SettingsDep, hash_password
 from app.services import auth
@@ -24,7 +25,8 @@ router = PrefixedRouter(prefix="/auth", tags=["auth"])
     response_model=UserPublic,
     operation_id="signup",
     summary="Create a customer account",
-    responses=error_responses(409, 413, 422),
+    responses=error_responses(409, 413, 422, 429),
+    dependencies=[AUTH_RATE_LIMITED],
 )
 async def signup(body: UserCreate, session: SessionDep, settings: SettingsDep) -> User:
     """Create a customer (never an admin). The email is stored lower-cased and must be unique."""
@@ -41,9 +43,9 @@ async def signup(body: UserCreate, session: SessionDep, settings: SettingsDep) -
 
 
 async def _login(
-    email: str, password: str, session: SessionDep, settings: SettingsDep
+    request: Request, email: str, password: str, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
-    user = await auth.authenticate(session, email, password, settings)
+    user = await auth.authenticate(session, email, password, client_address(request), settings)
     assert user.id is not None
     pair = auth.issue_token_pair(session, user.id, settings)
     await session.commit()
@@ -59,15 +61,19 @@ FORM_FIELDS = {"email": "username", "password": "password"}
     operation_id="login",
     summary="Log in with email and password",
     responses=LOGIN_RESPONSES,
+    dependencies=[AUTH_RATE_LIMITED],
 )
-async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+async def login(
+    request: Request, body: LoginRequest, session: SessionDep, settings: SettingsDep
+) -> TokenPair:
     """Returns an access token and a refresh token.
 
     A wrong password and an unknown email get the same 401. After `LOGIN_MAX_FAILURES`
-    failures within `LOGIN_FAILURE_WINDOW_MINUTES` the email is locked out with 429 and a
-    `Retry-After` header, even for the right password, until the window passes.
+    failures within `LOGIN_FAILURE_WINDOW_MINUTES` from one client address (or ten times
+    as many from all addresses together) the email is locked out for that address with 429
+    and a `Retry-After` header, even for the right password, until the window passes.
     """
-    return await _login(body.email, body.password, session, settings)
+    return await _login(request, body.email, body.password, session, settings)
 
 
 async def reject_empty_grant_type(request: Request) -> None:
@@ -91,9 +97,10 @@ async def reject_empty_grant_type(request: Request) -> None:
     operation_id="login_form",
     summary="Log in with the OAuth2 password form (Swagger's Authorize)",
     responses=LOGIN_RESPONSES,
-    dependencies=[Depends(reject_empty_grant_type)],
+    dependencies=[AUTH_RATE_LIMITED, Depends(reject_empty_grant_type)],
 )
 async def login_form(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
@@ -108,14 +115,15 @@ async def login_form(
                 for error in exc.errors(include_url=False)
             ]
         ) from exc
-    return await _login(credentials.email, credentials.password, session, settings)
+    return await _login(request, credentials.email, credentials.password, session, settings)
 
 
 @router.post(
     "/refresh",
     operation_id="refresh_tokens",
     summary="Exchange a refresh token for a new pair",
-    responses=error_responses(401, 413, 422),
+    responses=error_responses(401, 413, 422, 429),
+    dependencies=[AUTH_RATE_LIMITED],
 )
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
     """Rotates the refresh token: the presented one is retired. Presenting a retired token

@@ -15,12 +15,16 @@ from app.security import (
     InvalidTokenError,
     decode_token,
     encode_token,
+    hashing_turn,
     unauthorized,
     verify_password,
 )
 from app.tables import LoginFailure, RefreshToken, TokenPair, User, utcnow
 
 INCORRECT_LOGIN = "Incorrect email or password"
+# Failures per email from every address that lock the email out: ten times those of one
+# address, so that one address cannot lock a customer out of their own account.
+EMAIL_CEILING_FACTOR = 10
 
 
 def throttled(retry_after: int) -> HTTPException:
@@ -31,27 +35,42 @@ def throttled(retry_after: int) -> HTTPException:
     )
 
 
-async def login_retry_after(session: AsyncSession, email: str, settings: Settings) -> int | None:
-    """Seconds until this email may try again, or None when it is not throttled.
+async def login_retry_after(
+    session: AsyncSession, email: str, client_address: str, settings: Settings
+) -> int | None:
+    """Seconds until this email may try again from this address, or None when it may now.
 
-    The email is blocked while the window holds `login_max_failures` failures; it is free
-    again when the oldest of its `login_max_failures` most recent failures leaves the window.
+    Blocked while the window holds `login_max_failures` failures of the email from this
+    address, or ten times as many from all addresses together; free again when the oldest
+    of those failures leaves the window.
     """
     window = timedelta(minutes=settings.login_failure_window_minutes)
     now = utcnow()
-    blocking_failure_at: datetime | None = await session.scalar(
-        select(col(LoginFailure.created_at))
-        .where(col(LoginFailure.email) == email, col(LoginFailure.created_at) > now - window)
-        .order_by(col(LoginFailure.created_at).desc())
-        .offset(settings.login_max_failures - 1)
-        .limit(1)
+    of_email = col(LoginFailure.email) == email
+    limits = (
+        (
+            settings.login_max_failures,
+            of_email & (col(LoginFailure.client_address) == client_address),
+        ),
+        (settings.login_max_failures * EMAIL_CEILING_FACTOR, of_email),
     )
-    if blocking_failure_at is None:
-        return None
-    return max(1, math.ceil((blocking_failure_at + window - now).total_seconds()))
+    waits = []
+    for max_failures, failures in limits:
+        blocking_failure_at: datetime | None = await session.scalar(
+            select(col(LoginFailure.created_at))
+            .where(failures, col(LoginFailure.created_at) > now - window)
+            .order_by(col(LoginFailure.created_at).desc())
+            .offset(max_failures - 1)
+            .limit(1)
+        )
+        if blocking_failure_at is not None:
+            waits.append(math.ceil((blocking_failure_at + window - now).total_seconds()))
+    return max(1, *waits) if waits else None
 
 
-async def reserve_login_attempt(session: AsyncSession, email: str, settings: Settings) -> None:
+async def reserve_login_attempt(
+    session: AsyncSession, email: str, client_address: str, settings: Settings
+) -> None:
     """Count this attempt as a failure before its password is checked, or raise the 429.
 
     The check and the record are one transaction, serialized per email (SQLite's write
@@ -60,7 +79,7 @@ async def reserve_login_attempt(session: AsyncSession, email: str, settings: Set
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
-    retry_after = await login_retry_after(session, email, settings)
+    retry_after = await login_retry_after(session, email, client_address, settings)
     if retry_after is not None:
         raise throttled(retry_after)
     # Forget every email's failures that have left the window, so the table stays small;
@@ -72,14 +91,25 @@ async def reserve_login_attempt(session: AsyncSession, email: str, settings: Set
         .with_for_update(skip_locked=True)
     )
     await session.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(expired)))
-    session.add(LoginFailure(email=email))
+    session.add(LoginFailure(email=email, client_address=client_address))
 
 
 async def authenticate(
-    session: AsyncSession, email: str, password: str, settings: Settings
+    session: AsyncSession, email: str, password: str, client_address: str, settings: Settings
 ) -> User:
-    """The user whose credentials these are, or the HTTP error that explains why not."""
-    await reserve_login_attempt(session, email, settings)
+    """The user whose credentials these are, or the HTTP error that explains why not.
+
+    The place in the hashing queue comes first: a login turned away because the queue is
+    full (503) is not counted as a failure.
+    """
+    with hashing_turn():
+        return await _authenticate(session, email, password, client_address, settings)
+
+
+async def _authenticate(
+    session: AsyncSession, email: str, password: str, client_address: str, settings: Settings
+) -> User:
+    await reserve_login_attempt(session, email, client_address, settings)
     user = await session.scalar(select(User).where(col(User.email) == email))
     # End the transaction before hashing: no lock or connection is held for bcrypt's ~0.25 s.
     await session.commit()
