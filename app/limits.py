@@ -10,6 +10,7 @@ middleware (which `python -m app serve` turns on) has already put it in `request
 """
 
 import time
+from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, Request, status
 from starlette.routing import BaseRoute
@@ -19,6 +20,7 @@ from app.security import SettingsDep
 from app.services import rate_limits
 from app.tables import CLIENT_ADDRESS_MAX_LENGTH
 
+clock: Callable[[], float] = time.time  # the limits' clock (Unix time), moved by the tests
 UNKNOWN_CLIENT = "unknown"  # no peer address (a Unix socket): such clients share one count
 
 
@@ -48,7 +50,7 @@ async def limit_auth_requests(request: Request, session: SessionDep, settings: S
         getattr(route, "path", request.url.path),
         client_address(request),
         settings.auth_rate,
-        time.time(),
+        clock(),
     )
     await session.commit()
     if retry_after is not None:

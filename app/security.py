@@ -104,6 +104,10 @@ _hashing_queue = _HashingQueue(MAX_HASHING_JOBS)
 _holding_a_turn: ContextVar[bool] = ContextVar("holding_a_hashing_turn", default=False)
 
 
+def hashing_queue_is_full() -> bool:
+    return _hashing_queue.taken >= _hashing_queue.capacity
+
+
 @contextlib.contextmanager
 def hashing_turn() -> Iterator[None]:
     """A place in the hashing queue for the block, or `HashingQueueFullError` at once.
@@ -114,7 +118,7 @@ def hashing_turn() -> Iterator[None]:
     if _holding_a_turn.get():
         yield
         return
-    if _hashing_queue.taken >= _hashing_queue.capacity:
+    if hashing_queue_is_full():
         raise HashingQueueFullError
     _hashing_queue.taken += 1
     holding = _holding_a_turn.set(True)
