@@ -26,6 +26,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # SIGTERM: uvicorn stops accepting, lets the requests in flight finish for up to this long,
 # then runs the app's shutdown (SPEC §11).
 GRACEFUL_SHUTDOWN_SECONDS = 20
+# How long an idle keep-alive connection stays open. Well beyond what clients and proxies
+# keep one idle (httpx 5 s, deploy/nginx.conf 60 s): when the server closes a connection
+# just as a client sends a request on it, the client gets a reset, not an answer, and a
+# POST cannot be retried. Each side's idle clock starts when it is done with the response,
+# a client's later (it may be busy for seconds under load), so a margin of a few seconds
+# is not enough.
+KEEP_ALIVE_SECONDS = 75
 
 
 class CommandError(Exception):
@@ -85,6 +92,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 

@@ -506,7 +506,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_timeout=10,
+        # Concurrent writers on one order wait for each other (SPEC §5), holding a
+        # connection or waiting for one: as long as SQLite's writers wait for the lock.
+        pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
         connect_args={"timeout": 5, "command_timeout": 30},
         # Set once per connection; write sessions ask for a transaction (see `_for_writes`).
         isolation_level="AUTOCOMMIT",

@@ -7,9 +7,8 @@ import secrets
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar
@@ -81,10 +80,10 @@ _hashing_pool = ThreadPoolExecutor(
 )
 
 
-# The hashing queue is bounded: a hash admitted waits for at most two rounds of the threads
-# before its own, so a login takes at most about three times its time on an idle server;
-# past that, the request is turned away at once (503) rather than piling up behind a flood.
-MAX_HASHING_JOBS = HASHING_THREADS * 3
+# The hashing queue is bounded: a hash admitted waits for at most one round of the threads
+# before its own, so a login takes at most about twice its time on an idle server; past
+# that, the request is turned away at once (503) rather than piling up behind a flood.
+MAX_HASHING_JOBS = HASHING_THREADS * 2
 HASHING_RETRY_AFTER_SECONDS = 1
 
 
@@ -93,7 +92,7 @@ class HashingQueueFullError(Exception):
 
 
 class _HashingQueue:
-    """The requests holding a place in the hashing queue, in this process."""
+    """The hashes running or waiting for a thread, in this process."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
@@ -101,39 +100,22 @@ class _HashingQueue:
 
 
 _hashing_queue = _HashingQueue(MAX_HASHING_JOBS)
-_holding_a_turn: ContextVar[bool] = ContextVar("holding_a_hashing_turn", default=False)
 
 
 def hashing_queue_is_full() -> bool:
     return _hashing_queue.taken >= _hashing_queue.capacity
 
 
-@contextlib.contextmanager
-def hashing_turn() -> Iterator[None]:
-    """A place in the hashing queue for the block, or `HashingQueueFullError` at once.
-
-    A request takes its place before anything else it would have to undo (a login, before
-    counting the attempt as a failure); hashes within the block use that same place.
-    """
-    if _holding_a_turn.get():
-        yield
-        return
+async def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
+    """bcrypt releases the GIL: run it in the hashing threads, one per core at most, once
+    it has a place in the bounded queue (`HashingQueueFullError` at once when none is free)."""
     if hashing_queue_is_full():
         raise HashingQueueFullError
     _hashing_queue.taken += 1
-    holding = _holding_a_turn.set(True)
     try:
-        yield
-    finally:
-        _holding_a_turn.reset(holding)
-        _hashing_queue.taken -= 1
-
-
-async def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
-    """bcrypt releases the GIL: run it in the hashing threads, one per core at most, with a
-    place in the bounded queue."""
-    with hashing_turn():
         return await asyncio.get_running_loop().run_in_executor(_hashing_pool, function, *args)
+    finally:
+        _hashing_queue.taken -= 1
 
 
 async def hash_password(password: str, rounds: int) -> str:

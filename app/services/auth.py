@@ -12,10 +12,10 @@ from sqlmodel import col, select
 from app.config import Settings
 from app.security import (
     USER_GONE,
+    HashingQueueFullError,
     InvalidTokenError,
     decode_token,
     encode_token,
-    hashing_turn,
     unauthorized,
     verify_password,
 )
@@ -70,12 +70,13 @@ async def login_retry_after(
 
 async def reserve_login_attempt(
     session: AsyncSession, email: str, client_address: str, settings: Settings
-) -> None:
+) -> LoginFailure:
     """Count this attempt as a failure before its password is checked, or raise the 429.
 
     The check and the record are one transaction, serialized per email (SQLite's write
     lock; an advisory lock on PostgreSQL), so a burst of concurrent attempts cannot all
-    pass the check before any of them is recorded. A correct password clears the record.
+    pass the check before any of them is recorded. A correct password clears the record,
+    and so does a check the full hashing queue turns away (503).
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
@@ -91,31 +92,29 @@ async def reserve_login_attempt(
         .with_for_update(skip_locked=True)
     )
     await session.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(expired)))
-    session.add(LoginFailure(email=email, client_address=client_address))
+    attempt = LoginFailure(email=email, client_address=client_address)
+    session.add(attempt)
+    await session.flush()
+    return attempt
 
 
 async def authenticate(
     session: AsyncSession, email: str, password: str, client_address: str, settings: Settings
 ) -> User:
-    """The user whose credentials these are, or the HTTP error that explains why not.
-
-    The place in the hashing queue comes first: a login turned away because the queue is
-    full (503) is not counted as a failure.
-    """
-    with hashing_turn():
-        return await _authenticate(session, email, password, client_address, settings)
-
-
-async def _authenticate(
-    session: AsyncSession, email: str, password: str, client_address: str, settings: Settings
-) -> User:
-    await reserve_login_attempt(session, email, client_address, settings)
+    """The user whose credentials these are, or the HTTP error that explains why not."""
+    attempt = await reserve_login_attempt(session, email, client_address, settings)
     user = await session.scalar(select(User).where(col(User.email) == email))
     # End the transaction before hashing: no lock or connection is held for bcrypt's ~0.25 s.
     await session.commit()
     # Always check a hash (a dummy one for an unknown email): both failures take as long.
     hashed = user.hashed_password if user else None
-    password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
+    try:
+        password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
+    except HashingQueueFullError:
+        # Turned away unchecked (503): not a failed login.
+        await session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt.id))
+        await session.commit()
+        raise
     if user is None or not password_matches:
         raise unauthorized(INCORRECT_LOGIN)
     await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
