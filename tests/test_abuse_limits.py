@@ -19,7 +19,7 @@ from sqlmodel import func, select
 from app import limits
 from app.config import ConfigError, Settings, load_settings
 from app.main import create_app
-from app.security import MAX_HASHING_JOBS, hashing_queue_is_full
+from app.security import HASHING_THREADS, MAX_HASHING_JOBS, hashing_queue_is_full
 from app.services.auth import EMAIL_CEILING_FACTOR
 from app.tables import AuthRateCounter, User
 from tests.conftest import PASSWORD, Account, CreateUser, detail_of
@@ -236,6 +236,18 @@ async def test_failed_logins_from_one_address_do_not_lock_the_owner_out_elsewher
     assert owner.status_code == 200, owner.text
 
 
+async def test_a_login_clears_only_the_failures_of_its_own_address(
+    app: FastAPI, throttle_app: FastAPI, customer: Account
+) -> None:
+    await fail_from(throttle_app, ONE_ADDRESS, customer.email, 3)
+
+    owner = await log_in_from(throttle_app, ANOTHER_ADDRESS, customer)
+    attacker = await log_in_from(throttle_app, ONE_ADDRESS, customer)
+
+    assert owner.status_code == 200
+    assert attacker.status_code == 429
+
+
 async def test_failures_from_many_addresses_lock_the_email_at_ten_times_the_limit(
     app: FastAPI, throttle_app: FastAPI, customer: Account
 ) -> None:
@@ -334,6 +346,27 @@ async def test_a_login_turned_away_by_the_full_queue_is_not_a_failed_login(
     owner = await log_in_from(throttle_app, ANOTHER_ADDRESS, customer)
 
     assert owner.status_code == 200, owner.text
+
+
+async def test_one_address_holds_at_most_its_share_of_the_hashing_queue(
+    throttle_app: FastAPI, gated_bcrypt: BcryptGate, create_user: CreateUser
+) -> None:
+    users = [await create_user(log_in=False) for _ in range(HASHING_THREADS + 2)]
+    held = [
+        asyncio.create_task(log_in_from(throttle_app, ONE_ADDRESS, user))
+        for user in users[:HASHING_THREADS]
+    ]
+    await wait_until(lambda: len(gated_bcrypt.threads) == HASHING_THREADS)
+
+    same_address = await log_in_from(throttle_app, ONE_ADDRESS, users[-2])
+    other_address = asyncio.create_task(log_in_from(throttle_app, ANOTHER_ADDRESS, users[-1]))
+    await asyncio.sleep(0.2)
+    assert not other_address.done()
+    gated_bcrypt.release.set()
+
+    assert same_address.status_code == 503
+    assert (await other_address).status_code == 200
+    assert [response.status_code for response in await asyncio.gather(*held)] == [200] * len(held)
 
 
 async def test_the_queued_logins_finish_once_the_checks_run(

@@ -75,8 +75,8 @@ async def reserve_login_attempt(
 
     The check and the record are one transaction, serialized per email (SQLite's write
     lock; an advisory lock on PostgreSQL), so a burst of concurrent attempts cannot all
-    pass the check before any of them is recorded. A correct password clears the record,
-    and so does a check the full hashing queue turns away (503).
+    pass the check before any of them is recorded. A correct password clears the failures
+    of its address, and a check the full hashing queue turns away (503) its own record.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
@@ -117,7 +117,13 @@ async def authenticate(
         raise
     if user is None or not password_matches:
         raise unauthorized(INCORRECT_LOGIN)
-    await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
+    # This address's failures only: a customer's login must not reopen the throttle for
+    # an attacker at another address.
+    await session.execute(
+        delete(LoginFailure).where(
+            col(LoginFailure.email) == email, col(LoginFailure.client_address) == client_address
+        )
+    )
     # Expired refresh tokens can no longer be presented: keep the table to the live ones.
     await session.execute(
         delete(RefreshToken).where(
