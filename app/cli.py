@@ -214,6 +214,7 @@ async def seed_demo(settings: Settings) -> str:
     try:
         async with database.write_sessions() as session:
             added = await seed_demo_menu(session)
+            await session.commit()
     finally:
         await database.dispose()
     return f"Demo menu ready ({added} products added)"

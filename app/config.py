@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     db_max_overflow: int = Field(default=10, ge=0)
     auth_rate_limit: str = "60/minute"
     forwarded_allow_ips: str = "127.0.0.1"
+    # For testing the stock SQLAlchemy path (CI runs the suite with it off too); in
+    # production leave it on: the fast paths turn themselves off when the installed
+    # libraries are not what they are tested with (see `app.fast_paths`).
+    fast_paths: bool = True
 
     @field_validator("secret_key")
     @classmethod

@@ -11,12 +11,11 @@ never to the client (a driver's message can hold SQL and its parameters).
 - SQLite, by result code: SQLITE_READONLY, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_IOERR, and
   SQLITE_BUSY / SQLITE_LOCKED (another process held the write lock past the busy timeout).
 - A driver error with no code, of DB-API's class OperationalError.
-- A connection that could not be opened (refused, reset, a name that does not resolve, a
-  timeout), SQLAlchemy's lost connections, and a pool with no free connection in time.
+- An `OSError` raised on the way to the database (a connection refused, reset or timed
+  out, a name that does not resolve), SQLAlchemy's lost connections, and a pool with no
+  free connection in time.
 """
 
-import errno
-import socket
 import sqlite3
 
 from sqlalchemy import event
@@ -44,11 +43,10 @@ SQLITE_UNAVAILABLE_CODES = {
     sqlite3.SQLITE_LOCKED: "database table locked",
 }
 SQLITE_PRIMARY_CODE_MASK = 0xFF  # extended result codes keep the primary code in the low byte
-NETWORK_ERRNOS = frozenset(
-    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN, errno.ECONNREFUSED}
-)
-# asyncio's `create_connection`, when every address of a host refused: a plain OSError.
-EVERY_ADDRESS_FAILED = "Multiple exceptions:"
+DATABASE_PACKAGES = frozenset({"sqlalchemy", "asyncpg", "aiosqlite"})
+"""Where an `OSError` comes from when the database is out of reach: SQLAlchemy passes on,
+unwrapped, what the driver raises while the pool opens a connection (a refused or timed-out
+connect, a name that does not resolve)."""
 
 # Trouble a connection keeps after the database is fine again: SQLite's connection to a file
 # it opened read-only (or could not use) stays so; a PostgreSQL session keeps the
@@ -106,18 +104,21 @@ def _driver_reason(error: BaseException | None) -> str | None:
         return _postgresql_reason(sqlstate)
     if isinstance(getattr(error, "sqlite_errorcode", None), int):
         return _sqlite_reason(error)
-    if isinstance(error, OSError) and _is_network_error(error):
-        return f"cannot connect ({type(error).__name__})"
+    if isinstance(error, OSError) and _raised_by_the_database_client(error):
+        return f"cannot reach the database ({type(error).__name__})"
     return None
 
 
-def _is_network_error(error: OSError) -> bool:
-    """A connection that could not be opened or was cut; not a file the app could not read."""
-    return (
-        isinstance(error, ConnectionError | TimeoutError | socket.gaierror)
-        or error.errno in NETWORK_ERRNOS
-        or str(error).startswith(EVERY_ADDRESS_FAILED)
-    )
+def _raised_by_the_database_client(error: BaseException) -> bool:
+    """Whether the error came from the database's client libraries (a socket error on the
+    way to the database), not from elsewhere (a file the app fails to read: a 500)."""
+    frame = error.__traceback__
+    while frame is not None:
+        module: str = frame.tb_frame.f_globals.get("__name__", "")
+        if module.partition(".")[0] in DATABASE_PACKAGES:
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def _postgresql_reason(sqlstate: str) -> str | None:

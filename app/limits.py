@@ -13,13 +13,15 @@ import math
 import time
 from collections.abc import Callable
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from starlette.routing import BaseRoute
 
 from app.db import SessionDep
+from app.errors import TooManyRequests
 from app.security import SettingsDep, hashing_client
 from app.services import rate_limits
 from app.tables import CLIENT_ADDRESS_MAX_LENGTH
+from app.unit_of_work import commit
 
 clock: Callable[[], float] = time.time  # the limits' clock (Unix time), moved by the tests
 UNKNOWN_CLIENT = "unknown"  # no peer address (a Unix socket): such clients share one count
@@ -66,14 +68,6 @@ def client_address(request: Request) -> str:
     return request.client.host[:CLIENT_ADDRESS_MAX_LENGTH]
 
 
-def too_many_requests(retry_after: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        detail=f"Too many requests from your address; try again in {retry_after} seconds",
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
 async def limit_auth_requests(request: Request, session: SessionDep, settings: SettingsDep) -> None:
     """Count this request against its route's limit for the client address: 429 past it.
 
@@ -92,11 +86,11 @@ async def limit_auth_requests(request: Request, session: SessionDep, settings: S
         retry_after = await rate_limits.count_request(
             session, key[0], address, settings.auth_rate, now
         )
-        await session.commit()
+        await commit(session)
         if retry_after is not None:
             limited.remember(key, now, retry_after)
     if retry_after is not None:
-        raise too_many_requests(retry_after)
+        raise TooManyRequests(retry_after)
 
 
 AUTH_RATE_LIMITED = Depends(limit_auth_requests)

@@ -3,11 +3,12 @@
 - Every operation documents the 503 it returns when the database is down, and every
   operation with a body the 400 it returns for a body that cannot be decoded (bytes that
   are not UTF-8 JSON, a broken form).
-- Routes say what token they need: the dependencies that read the bearer token do so
-  without declaring the scheme as a sub-dependency (see `app.security`), so the security
-  requirements are declared here, from each route's dependencies. Routes that anyone may
-  call but that look at a token when one is sent (the menu) list "no token" as an
-  alternative.
+- The bearer scheme is declared here, and each route says where it is declared which
+  token it needs (`openapi_extra=BEARER_TOKEN_REQUIRED` or `BEARER_TOKEN_OPTIONAL`): the
+  dependencies that read the token call the scheme rather than declare it as a
+  sub-dependency (see `app.security`), so FastAPI cannot infer the requirement. Routes
+  that anyone may call but that look at a token when one is sent (the menu) list "no
+  token" as an alternative.
 - Error responses declare the headers the app sends with them: `WWW-Authenticate` on 401,
   `Retry-After` on 429 and 503.
 - OpenAPI links say how the output of one operation feeds the next (sign up -> log in ->
@@ -28,20 +29,23 @@ from functools import cache
 from typing import Any
 
 from fastapi import FastAPI, Request, status
-from fastapi.dependencies.models import Dependant
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
-from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.exceptions import HTTPException
-from starlette.routing import BaseRoute
 
 from app.routers.common import ERROR_DESCRIPTIONS
-from app.security import TOKEN_OPTIONAL, TOKEN_REQUIRED, oauth2_scheme
+from app.security import oauth2_scheme
 from app.tables import LoginRequest
 
 ERROR_DETAIL_REF = "#/components/schemas/ErrorDetail"
+
+BEARER_SCHEME = oauth2_scheme.scheme_name
+BEARER_TOKEN_REQUIRED: dict[str, Any] = {"security": [{BEARER_SCHEME: []}]}
+"""A route's `openapi_extra` when it needs a valid access token."""
+BEARER_TOKEN_OPTIONAL: dict[str, Any] = {"security": [{}, {BEARER_SCHEME: []}]}
+"""A route's `openapi_extra` when it serves anyone but checks a token that is sent."""
 
 RESPONSE_HEADERS: dict[str, dict[str, dict[str, Any]]] = {
     "401": {
@@ -198,7 +202,7 @@ def install_openapi(app: FastAPI) -> None:
                 tags=app.openapi_tags,
                 servers=app.servers,
             )
-            complete_schema(schema, app.routes)
+            complete_schema(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -242,7 +246,7 @@ def operations(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def complete_schema(schema: dict[str, Any], routes: list[BaseRoute]) -> None:
+def complete_schema(schema: dict[str, Any]) -> None:
     by_id = operations(schema)
     for operation in by_id.values():
         # Every route reads the database (a bearer token is checked against it too).
@@ -250,38 +254,17 @@ def complete_schema(schema: dict[str, Any], routes: list[BaseRoute]) -> None:
         if "requestBody" in operation:
             _add_error_response(operation, 400)
         _add_response_headers(operation)
-    _declare_bearer_tokens(schema, by_id, routes)
+    _declare_bearer_scheme(schema)
     _describe_token_form(schema, by_id["login_form"])
     _add_links(by_id)
 
 
-def _declare_bearer_tokens(
-    schema: dict[str, Any], by_id: dict[str, dict[str, Any]], routes: list[BaseRoute]
-) -> None:
-    """The bearer scheme, and the security requirement of every route that reads a token."""
-    name = oauth2_scheme.scheme_name
+def _declare_bearer_scheme(schema: dict[str, Any]) -> None:
+    """The scheme that the routes' security requirements name."""
     components = schema.setdefault("components", {})
-    components.setdefault("securitySchemes", {})[name] = jsonable_encoder(
+    components.setdefault("securitySchemes", {})[BEARER_SCHEME] = jsonable_encoder(
         oauth2_scheme.model, by_alias=True, exclude_none=True
     )
-    for context in iter_route_contexts(routes):
-        route = context.route
-        if not isinstance(route, APIRoute) or route.operation_id not in by_id:
-            continue
-        calls = _dependency_calls(route.dependant)
-        if calls & TOKEN_REQUIRED:
-            by_id[route.operation_id]["security"] = [{name: []}]
-        elif calls & TOKEN_OPTIONAL:  # no token, or a bearer token
-            by_id[route.operation_id]["security"] = [{}, {name: []}]
-
-
-def _dependency_calls(dependant: Dependant) -> set[Any]:
-    """Every function the dependant depends on, directly or through another."""
-    calls: set[Any] = set()
-    for dependency in dependant.dependencies:
-        calls.add(dependency.call)
-        calls |= _dependency_calls(dependency)
-    return calls
 
 
 def _add_error_response(operation: dict[str, Any], status_code: int) -> None:

@@ -17,14 +17,16 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import bcrypt
 import jwt
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import ColumnElement, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db import SessionDep, read_rows
-from app.tables import MAX_ID, User, table_of, utcnow
+from app.db import SessionDep
+from app.errors import AdminRequired, HashingQueueFull, Unauthorized, UserGone
+from app.fields import MAX_ID
+from app.services.callers import active_caller_is_admin
+from app.tables import User, utcnow
 
 T = TypeVar("T")
 ALGORITHM = "HS256"
@@ -44,16 +46,6 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 class InvalidTokenError(Exception):
     """The token is malformed, forged, expired or of the wrong type."""
-
-
-USER_GONE = "User is inactive or no longer exists"
-USERS = table_of(User)
-
-
-def unauthorized(detail: str) -> HTTPException:
-    return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"}
-    )
 
 
 # ---------------------------------------------------------------- passwords
@@ -89,11 +81,6 @@ _hashing_pool = ThreadPoolExecutor(
 # leaves room for everyone else.
 MAX_HASHING_JOBS = HASHING_THREADS * 2
 MAX_HASHING_JOBS_PER_CLIENT = HASHING_THREADS
-HASHING_RETRY_AFTER_SECONDS = 1
-
-
-class HashingQueueFullError(Exception):
-    """No place in the password-hashing queue for this client: try again shortly (503)."""
 
 
 class _HashingQueue:
@@ -117,13 +104,13 @@ def hashing_queue_is_full() -> bool:
 
 async def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
     """bcrypt releases the GIL: run it in the hashing threads, one per core at most, once
-    it has a place in the bounded queue (`HashingQueueFullError` at once when none is free)."""
+    it has a place in the bounded queue (`HashingQueueFull` at once when none is free)."""
     client = hashing_client.get()
     queue = _hashing_queue
     if hashing_queue_is_full() or (
         client is not None and queue.taken_by[client] >= queue.per_client
     ):
-        raise HashingQueueFullError
+        raise HashingQueueFull
     queue.taken += 1
     if client is not None:
         queue.taken_by[client] += 1
@@ -249,10 +236,10 @@ SettingsDep = Annotated[Settings, Depends(get_settings_from_app)]
 
 # The user dependencies read the settings from the request rather than through
 # `SettingsDep`, and the bearer token by calling the scheme rather than declaring it as a
-# sub-dependency: FastAPI resolves each sub-dependency on every request, a step that cost
-# 4 % of the instructions of `GET /orders/{id}`. So no route has the scheme among its
-# dependencies, and `app.openapi` declares the token of every route that depends on one
-# of these (`TOKEN_REQUIRED`, `TOKEN_OPTIONAL`).
+# sub-dependency: FastAPI resolves each sub-dependency on every request, a step that
+# costs a small authenticated request a noticeable share of its time. So no route has the
+# scheme among its dependencies, and every route that depends on one of these declares its
+# token with `openapi_extra` (`app.openapi.BEARER_TOKEN_REQUIRED`, `BEARER_TOKEN_OPTIONAL`).
 
 
 async def _bearer_token(request: Request) -> str:
@@ -267,7 +254,7 @@ def _user_id_of_token(request: Request, token: str) -> int:
     try:
         claims = decode_token(token, "access", app_settings(request))
     except InvalidTokenError as exc:
-        raise unauthorized(str(exc)) from exc
+        raise Unauthorized(str(exc)) from exc
     return token_user_id(claims)
 
 
@@ -275,7 +262,7 @@ async def active_user(session: AsyncSession, user_id: int) -> User:
     """The user a valid token names: 401 when they no longer exist or are deactivated."""
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        raise unauthorized(USER_GONE)
+        raise UserGone
     return user
 
 
@@ -285,7 +272,7 @@ async def get_current_user(request: Request, session: SessionDep) -> User:
 
 async def get_admin_user(user: Annotated[User, Depends(get_current_user)]) -> User:
     if not user.is_admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="Admin privileges required")
+        raise AdminRequired
     return user
 
 
@@ -312,43 +299,19 @@ async def get_token_user_id(request: Request) -> int:
 async def get_optional_token_user_id(request: Request) -> int | None:
     """For public routes: None without a token, else the user id of a valid access token
     (a forged or expired one is a 401, never treated as anonymous). With no session among
-    its dependencies, an anonymous request costs FastAPI one resolution step less (3 % of
-    the instructions of `GET /products`); the route checks the user with
-    `caller_is_admin`, only when a token came."""
+    its dependencies, an anonymous request costs FastAPI one resolution step less; the
+    route checks the user with `caller_is_admin`, only when a token came."""
     token = await optional_oauth2_scheme(request)
     return None if token is None else _user_id_of_token(request, token)
 
 
-def is_the_active_caller() -> ColumnElement[bool]:
-    """The `users` row of the user named by the `caller_id` parameter, if still active."""
-    return and_(USERS.c.id == bindparam("caller_id"), USERS.c.is_active)
-
-
-ACTIVE_CALLER = select(USERS.c.is_admin).where(is_the_active_caller())
-"""The caller's `is_admin`, or no row when the token's user is gone or deactivated."""
-
-
-async def require_active_caller(session: AsyncSession, user_id: int) -> bool:
-    """Whether the user a valid token names is an admin; 401 when they no longer exist or
-    are deactivated. One column of one row, read directly (`read_rows`)."""
-    rows = await read_rows(session, ACTIVE_CALLER, {"caller_id": user_id})
-    if not rows:
-        raise unauthorized(USER_GONE)
-    (is_admin,) = rows[0]
-    return bool(is_admin)
-
-
 async def caller_is_admin(session: AsyncSession, user_id: int | None) -> bool:
     """Whether the caller of a public route (from `OptionalTokenUserId`) is an admin:
-    False when anonymous, else as `require_active_caller` (a signed-in read of the menu
-    costs little more than an anonymous one; loading the whole `User` through the ORM
-    doubled it)."""
-    return user_id is not None and await require_active_caller(session, user_id)
+    False when anonymous, else as `active_caller_is_admin`: one column read directly,
+    where loading the whole `User` through the ORM would cost as much as the rest of a
+    signed-in read of the menu."""
+    return user_id is not None and await active_caller_is_admin(session, user_id)
 
 
 OptionalTokenUserId = Annotated[int | None, Depends(get_optional_token_user_id)]
 TokenUserId = Annotated[int, Depends(get_token_user_id)]
-
-# What `app.openapi` declares for a route that depends on one of these.
-TOKEN_REQUIRED = frozenset({get_current_user, get_token_user_id})
-TOKEN_OPTIONAL = frozenset({get_optional_token_user_id})

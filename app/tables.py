@@ -8,23 +8,15 @@ reject unknown fields, so a client cannot set what the contract does not let it 
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import orjson
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
-    GetJsonSchemaHandler,
-    Strict,
     StrictBool,
-    field_validator,
 )
 from pydantic import Field as PydanticField
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -40,6 +32,24 @@ from sqlalchemy import Text as SAText
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Relationship, SQLModel
 
+from app.fields import (
+    MAX_ITEMS_PER_REQUEST,
+    MAX_PRICE_CENTS,
+    MAX_QUANTITY,
+    PASSWORD_MAX_BYTES,
+    PASSWORD_MIN_BYTES,
+    Email,
+    Name,
+    Password,
+    PatchSchema,
+    PriceCents,
+    Quantity,
+    RequestSchema,
+    ResponseSchema,
+    StrictId,
+    Text,
+)
+
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -48,10 +58,6 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
-
-MAX_ID = 2**31 - 1
-PASSWORD_MIN_BYTES = 8
-PASSWORD_MAX_BYTES = 72  # bcrypt ignores anything past 72 bytes
 
 
 def utcnow() -> datetime:
@@ -79,8 +85,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return _utc_from_sqlite_text
         if dialect.driver == "asyncpg":
             # asyncpg decodes a `timestamptz` to an aware datetime in UTC already, whatever
-            # the session's time zone: nothing to do, for every timestamp of every row
-            # (measured: 7 % of the instructions of a page of orders).
+            # the session's time zone: nothing to do, for every timestamp of every row.
             return None
         return super().result_processor(dialect, coltype)
 
@@ -99,9 +104,9 @@ DECODED_TIMESTAMPS_KEPT = 4096
 @lru_cache(maxsize=DECODED_TIMESTAMPS_KEPT)
 def _utc_from_sqlite_text(value: str | None) -> datetime | None:
     """SQLite keeps a timestamp as ISO 8601 text in UTC, without an offset: reading it with
-    one appended gives an aware datetime in a single C call, five times faster than parsing
-    then `replace(tzinfo=UTC)`, on every timestamp of every row read (and the memo above
-    skips even that for a value read before: a page of orders 5 % fewer instructions)."""
+    one appended gives an aware datetime in a single C call, where parsing then
+    `replace(tzinfo=UTC)` takes several, on every timestamp of every row read (and the
+    memo above skips even that for a value read before)."""
     if value is None:
         return None
     try:
@@ -110,121 +115,8 @@ def _utc_from_sqlite_text(value: str | None) -> datetime | None:
         return _as_utc(datetime.fromisoformat(value))
 
 
-def reject_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-def normalize_email(value: str) -> str:
-    """A well-formed address, lower-cased. Addresses in the reserved `.test` domain are
-    well-formed too (and used by test suites and fuzzers): nothing is ever sent to them."""
-    try:
-        address = validate_email(value, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as exc:
-        raise ValueError(f"value is not a valid email address: {exc}") from exc
-    return address.normalized.lower()
-
-
-# Unicode's White_Space characters: what a name may not consist of alone, and what is
-# stripped from around it. One list, so the schema's pattern says exactly what is checked.
-WHITESPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680"
-    + "".join(map(chr, range(0x2000, 0x200B)))
-    + "\u2028\u2029\u202f\u205f\u3000"
-)
-WHITESPACE_PATTERN = "".join(f"\\u{ord(character):04x}" for character in WHITESPACE)
-
-
-def strip_name(value: str) -> str:
-    """A name's length limits apply to what is sent; surrounding whitespace is then removed,
-    and a name of nothing but whitespace is refused like an empty one."""
-    stripped = value.strip(WHITESPACE)
-    if not stripped:
-        raise PydanticCustomError(
-            "string_too_short",
-            "String should have at least 1 character besides whitespace",
-            {"min_length": 1},
-        )
-    return stripped
-
-
-def check_password_length(value: str) -> str:
-    size = len(value.encode())
-    if not PASSWORD_MIN_BYTES <= size <= PASSWORD_MAX_BYTES:
-        raise ValueError(
-            f"must be {PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8 (got {size})"
-        )
-    return value
-
-
-# The schema says what the validators check, so clients (and fuzzers) know it up front.
-NO_NUL = PydanticField(json_schema_extra={"pattern": "^[^\\x00]*$"})
-PASSWORD_SCHEMA = PydanticField(
-    json_schema_extra={
-        "pattern": "^[^\\x00]*$",
-        # JSON Schema counts characters, not bytes: exact for ASCII; 8 characters always
-        # make 8 bytes or more, and the 72-byte ceiling for other text is in the description.
-        "minLength": PASSWORD_MIN_BYTES,
-        "maxLength": PASSWORD_MAX_BYTES,
-    }
-)
-
-Text = Annotated[str, AfterValidator(reject_nul), NO_NUL]
-"""Any client-supplied string: PostgreSQL cannot store NUL characters."""
-Name = Annotated[
-    str,
-    AfterValidator(reject_nul),
-    AfterValidator(strip_name),
-    PydanticField(
-        json_schema_extra={"pattern": f"^[^\\x00]*[^\\x00{WHITESPACE_PATTERN}][^\\x00]*$"}
-    ),
-]
-"""A display name: no NUL, not blank, stored without surrounding whitespace."""
-Password = Annotated[
-    str, AfterValidator(reject_nul), AfterValidator(check_password_length), PASSWORD_SCHEMA
-]
-Email = Annotated[
-    str, AfterValidator(normalize_email), PydanticField(json_schema_extra={"format": "email"})
-]
-Id = Annotated[int, PydanticField(ge=1, le=MAX_ID)]
-
-
 def timestamp_field() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-class RequestSchema(SQLModel):
-    """Base of every request body: unknown fields are rejected."""
-
-    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
-
-
-class PatchSchema(RequestSchema):
-    """A partial update: fields may be left out, but a field that is sent may not be null."""
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def reject_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be omitted but not null")
-        return value
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        """Say so in the schema too: drop the `null` that `X | None` fields would advertise."""
-        schema = handler.resolve_ref_schema(handler(core_schema))
-        for field in schema.get("properties", {}).values():
-            alternatives = [a for a in field.pop("anyOf", []) if a != {"type": "null"}]
-            if len(alternatives) == 1:
-                field.update(alternatives[0])
-            elif alternatives:
-                field["anyOf"] = alternatives
-            if field.get("default", ...) is None:
-                del field["default"]
-        return schema
 
 
 # ---------------------------------------------------------------- users
@@ -373,44 +265,12 @@ class ErrorDetail(BaseModel):
 
 # ---------------------------------------------------------------- menu and orders
 
-MAX_PRICE_CENTS = 10_000_000
-MAX_QUANTITY = 100
-MAX_ITEMS_PER_REQUEST = 100
-
-
-def integral_number(value: object) -> object:
-    """`5.0` is the integer 5 in JSON Schema (and so in the OpenAPI schema): read it as 5."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
-
-# Strict integers: JSON `true`, `"5"` and `5.5` are 422, not silently coerced to 1 or 5.
-READ_INTEGRAL_NUMBERS = BeforeValidator(integral_number)
-StrictId = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_ID), READ_INTEGRAL_NUMBERS]
-PriceCents = Annotated[
-    int, Strict(), PydanticField(ge=1, le=MAX_PRICE_CENTS), READ_INTEGRAL_NUMBERS
-]
-Quantity = Annotated[int, Strict(), PydanticField(ge=1, le=MAX_QUANTITY), READ_INTEGRAL_NUMBERS]
-
 
 def public_json(content: Any) -> bytes:
     """`content`, rows already in the shape of a `...Public` model, as JSON: the bytes the
-    model itself would write (UTC timestamps end in `Z`), three times faster than
-    pydantic-core writes plain dicts (a page of orders: a tenth of its request)."""
+    model itself would write (UTC timestamps end in `Z`), written by orjson, which is
+    faster at plain dicts than pydantic-core."""
     return orjson.dumps(content, option=orjson.OPT_UTC_Z)
-
-
-class ResponseSchema(SQLModel):
-    """Base of the response models: validated by pydantic-core alone.
-
-    SQLModel's `__init__` exists to set up SQLAlchemy state on table models, and pydantic
-    calls it for every nested instance it validates; a response model has no such state,
-    and skipping the detour makes a page of orders with their items several times faster
-    to build. pydantic's own `__init__` validates exactly the same way.
-    """
-
-    __init__ = BaseModel.__init__
 
 
 class ProductBase(SQLModel):
@@ -610,11 +470,16 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table behind a table model.
-
-    Statements on the hot paths select its columns rather than the model's attributes: the
-    rows are the same, without the ORM's bookkeeping for each statement (about 0.15 ms of
-    CPU per statement here, a tenth of a small request).
-    """
+def _core_table(model: type[SQLModel]) -> Table:
     return metadata.tables[str(model.__tablename__)]
+
+
+# The Core tables behind the table models. Statements on the hot paths select their
+# columns rather than the models' attributes: the rows are the same, without the ORM's
+# bookkeeping for each statement.
+USERS = _core_table(User)
+PRODUCTS = _core_table(Product)
+ORDERS = _core_table(Order)
+ITEMS = _core_table(OrderItem)
+KEYS = _core_table(IdempotencyKey)
+AUTH_RATE_COUNTERS = _core_table(AuthRateCounter)

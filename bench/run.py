@@ -42,7 +42,7 @@ LOGIN_CLIENTS = 4
 INTERFERENCE_LIMIT = 5.0
 LOGIN_TARGET_SHARE = 0.8
 
-# Floors (and aims) as a ratio to the baseline's req/s, per backend: issue 5.
+# Floors (and aims) as a ratio to the baseline's req/s, per backend (bench/README.md).
 FLOORS: dict[str, dict[str, tuple[float, float | None]]] = {
     "get_order": {"sqlite": (0.12, 0.25), "postgresql": (0.20, 0.30)},
     "list_orders": {"sqlite": (0.07, 0.15), "postgresql": (0.11, 0.18)},

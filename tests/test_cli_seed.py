@@ -16,8 +16,10 @@ from tests.conftest import TEST_SECRET_KEY, Account
 async def test_seeding_twice_adds_the_menu_once(app: FastAPI, client: httpx.AsyncClient) -> None:
     async with app.state.db.write_sessions() as session:
         first = await seed_demo_menu(session)
+        await session.commit()
     async with app.state.db.write_sessions() as session:
         second = await seed_demo_menu(session)
+        await session.commit()
 
     assert (first, second) == (len(DEMO_MENU), 0)
     menu = (await client.get("/products", params={"limit": 100})).json()
@@ -30,6 +32,7 @@ async def test_seeding_keeps_an_admins_changes(
 ) -> None:
     async with app.state.db.write_sessions() as session:
         await seed_demo_menu(session)
+        await session.commit()
     margherita = (await client.get("/products", params={"limit": 100})).json()["data"][0]
     await client.patch(
         f"/products/{margherita['id']}",
@@ -39,6 +42,7 @@ async def test_seeding_keeps_an_admins_changes(
 
     async with app.state.db.write_sessions() as session:
         added = await seed_demo_menu(session)
+        await session.commit()
 
     assert added == 0
     reread = await client.get(f"/products/{margherita['id']}", headers=admin.headers)

@@ -25,6 +25,7 @@ SETTING_NAMES = [
     "LOG_LEVEL",
     "DB_POOL_SIZE",
     "DB_MAX_OVERFLOW",
+    "FAST_PATHS",
 ]
 
 

@@ -142,23 +142,6 @@ async def test_each_sqlite_trouble_code_is_a_503(
 @pytest.mark.parametrize(
     "error",
     [
-        ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)"),
-        OSError("Multiple exceptions: [Errno 111] Connect call failed ('::1', 5432, 0, 0)"),
-        TimeoutError(),
-    ],
-    ids=["refused", "every address refused", "timeout"],
-)
-async def test_a_connection_that_cannot_be_opened_is_a_503(
-    app: FastAPI, failing_execute: Callable[[BaseException], None], error: OSError
-) -> None:
-    failing_execute(error)
-    async with client_of(app) as client:
-        assert_unavailable(await client.get("/health"))
-
-
-@pytest.mark.parametrize(
-    "error",
-    [
         driver_error(sqlstate="42601"),
         driver_error(sqlstate="23505"),
         driver_error(sqlite_errorcode=sqlite3.SQLITE_ERROR),

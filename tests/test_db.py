@@ -1,6 +1,6 @@
-"""SQLite specifics: where statements run (on the event loop's thread, but for what can
-wait: BEGIN IMMEDIATE, COMMIT and ROLLBACK go to aiosqlite's) and how timestamps are read
-back.
+"""SQLite specifics: where the one-trip dialect runs statements (on the event loop's
+thread, but for what can wait: BEGIN IMMEDIATE, COMMIT and ROLLBACK go to aiosqlite's),
+how writers wait for the lock, and how timestamps are read back.
 
 These tests open a SQLite database of their own (in both passes of the suite: the
 PostgreSQL pass included), since the behaviour is SQLite's alone.
@@ -19,7 +19,8 @@ from fastapi import FastAPI
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, select, text
 
 from app.config import Settings
-from app.db import SQLITE_BUSY_TIMEOUT_MS, Database
+from app.db import Database
+from app.sqlite_tuning import SQLITE_BUSY_TIMEOUT_MS
 from app.tables import UTCDateTime
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
@@ -28,10 +29,11 @@ COUNT_NOTES = text("SELECT count(*) FROM notes")
 BUSY_TIMEOUT = text("PRAGMA busy_timeout")
 
 
-@pytest.fixture
-async def sqlite(settings: Settings, tmp_path: Path) -> AsyncIterator[Database]:
+async def own_sqlite(settings: Settings, path: Path, fast_paths: bool) -> Database:
     database = Database.from_settings(
-        settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"})
+        settings.model_copy(
+            update={"database_url": f"sqlite+aiosqlite:///{path}", "fast_paths": fast_paths}
+        )
     )
 
     @event.listens_for(database.engine.sync_engine, "connect")
@@ -42,6 +44,21 @@ async def sqlite(settings: Settings, tmp_path: Path) -> AsyncIterator[Database]:
 
     async with database.engine.begin() as connection:
         await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
+    return database
+
+
+@pytest.fixture
+async def sqlite(settings: Settings, tmp_path: Path) -> AsyncIterator[Database]:
+    """With the fast paths as the suite runs them (FAST_PATHS)."""
+    database = await own_sqlite(settings, tmp_path / "own.db", settings.fast_paths)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def one_trip_sqlite(settings: Settings, tmp_path: Path) -> AsyncIterator[Database]:
+    """With the one-trip dialect, whatever FAST_PATHS says: where statements run is its doing."""
+    database = await own_sqlite(settings, tmp_path / "own.db", fast_paths=True)
     yield database
     await database.dispose()
 
@@ -61,16 +78,16 @@ def other_process(sqlite: Database) -> Iterator[sqlite3.Connection]:
 
 
 async def test_a_read_session_runs_its_selects_on_the_event_loops_thread(
-    sqlite: Database,
+    one_trip_sqlite: Database,
 ) -> None:
-    async with sqlite.read_sessions() as session:
+    async with one_trip_sqlite.read_sessions() as session:
         assert await session.scalar(THREAD_OF_STATEMENT) == threading.get_ident()
 
 
 async def test_statements_inside_a_write_transaction_run_on_the_event_loops_thread(
-    sqlite: Database,
+    one_trip_sqlite: Database,
 ) -> None:
-    async with sqlite.write_sessions() as session:
+    async with one_trip_sqlite.write_sessions() as session:
         assert await session.scalar(THREAD_OF_STATEMENT) == threading.get_ident()
 
 

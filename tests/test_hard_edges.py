@@ -603,6 +603,21 @@ async def test_a_database_error_that_is_not_a_lost_connection_is_a_500(
     assert response.status_code == 500
 
 
+async def test_an_os_error_that_is_not_the_database_is_a_500_not_database_unavailable(
+    app: FastAPI, tmp_path: Path
+) -> None:
+    @app.get("/reads-a-missing-file")
+    async def reads_a_missing_file() -> str:
+        return (tmp_path / "missing.txt").read_text()
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        response = await http.get("/reads-a-missing-file")
+
+    assert response.status_code == 500
+    assert UNAVAILABLE not in response.text
+
+
 async def test_the_app_serves_again_when_the_database_is_back_without_a_restart(
     outage_client: httpx.AsyncClient, outage: Outage, customer: Account
 ) -> None:

@@ -34,7 +34,7 @@ WITH_BODY = frozenset(
 FORM_BODY = "Body_login_form"
 
 # (method, path) -> (operation id, every status code the operation can return): the codes
-# of SPEC.md section 3, plus 400 (a body that cannot be decoded) and 413 on every route with
+# of docs/API.md, plus 400 (a body that cannot be decoded) and 413 on every route with
 # a body, 422 on every route with a body or parameters, and 503 everywhere.
 OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
     ("post", "/auth/signup"): ("signup", {201, 400, 409, 413, 422, 429, 503}),

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
-from app.services.orders import KEY_LIFETIME, KEYS
-from app.tables import ProductPublic, utcnow
+from app.services.orders.idempotency import KEY_LIFETIME
+from app.tables import KEYS, ProductPublic, utcnow
 from tests.conftest import Account, CreateUser, detail_of
 
 

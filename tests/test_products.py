@@ -9,7 +9,8 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from app.config import Settings
-from app.security import USER_GONE, encode_token
+from app.errors import USER_GONE
+from app.security import encode_token
 from app.tables import ProductPublic, User
 from tests.conftest import Account, CreateProduct, count_statements, detail_of
 

@@ -2,7 +2,9 @@
 otherwise through SQLAlchemy, always the rows `session.execute(...).all()` gives.
 
 Everywhere: the same rows as SQLAlchemy's. On PostgreSQL (TEST_DATABASE_URL): which
-reads go to the driver, which stay with SQLAlchemy, and how a driver error is reported.
+reads go to the driver, which stay with SQLAlchemy, and how a driver error is reported
+(once, as SQLAlchemy reports it). The app here has its fast paths on, whatever
+FAST_PATHS says: the direct path is what these tests are about.
 """
 
 import asyncio
@@ -19,12 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import Database, read_rows
-from app.routers.products import MENU_PAGE
-from app.services.orders import ORDERS, READ_ORDER, _everyones_page, _own_page
-from app.tables import OrderStatus, ProductPublic
+from app.services.orders.reads import EVERYONES_PAGE, OWN_PAGE, READ_ORDER
+from app.services.products import MENU_PAGE
+from app.tables import ORDERS, OrderStatus, ProductPublic
 from tests.conftest import TEST_DATABASE_URL, Account, count_statements, open_order
 
 pytestmark = pytest.mark.usefixtures("orders")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"fast_paths": True})
+
 
 PARAMS = {
     "caller_id": 0,  # set per test
@@ -57,9 +65,9 @@ async def reader(app: FastAPI) -> AsyncIterator[AsyncSession]:
 HOT_READS = {
     "menu": MENU_PAGE[False],
     "order": READ_ORDER,
-    "own page": _own_page(False, False),
-    "own page by status and user": _own_page(True, True),
-    "everyone's page by status": _everyones_page(True, False),
+    "own page": OWN_PAGE[False, False],
+    "own page by status and user": OWN_PAGE[True, True],
+    "everyone's page by status": EVERYONES_PAGE[True, False],
 }
 
 
@@ -121,32 +129,86 @@ if TEST_DATABASE_URL is not None:
 
         assert [tuple(row) for row in rows] == [(order["id"],) for order in orders]
 
+    DIVISION_BY_ZERO = select(literal_column("1") / bindparam("zero"))
+
+    @pytest.fixture
+    def no_read_through_sqlalchemy(monkeypatch: pytest.MonkeyPatch) -> None:
+        """Fail the test if a read goes (or goes again) through `AsyncSession.execute`."""
+
+        async def run_again(*_args: Any, **_kwargs: Any) -> NoReturn:
+            raise AssertionError("the read ran through SQLAlchemy")
+
     async def test_a_driver_error_is_reported_as_sqlalchemy_reports_it(
         reader: AsyncSession,
     ) -> None:
-        division_by_zero = select(literal_column("1") / bindparam("zero"))
         with pytest.raises(DBAPIError) as from_sqlalchemy:
-            await reader.execute(division_by_zero, {"zero": 0})
+            await reader.execute(DIVISION_BY_ZERO, {"zero": 0})
 
         with pytest.raises(DBAPIError, match="division by zero") as from_read_rows:
-            await read_rows(reader, division_by_zero, {"zero": 0})
+            await read_rows(reader, DIVISION_BY_ZERO, {"zero": 0})
 
         assert type(from_read_rows.value) is type(from_sqlalchemy.value)
+        assert type(from_read_rows.value.orig) is type(from_sqlalchemy.value.orig)
 
+    @pytest.mark.usefixtures("no_read_through_sqlalchemy")
+    async def test_a_failing_read_runs_once(
+        reader: AsyncSession, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        sent: list[str] = []
+        fetch = asyncpg.Connection.fetch
+
+        async def count_and_fetch(self: asyncpg.Connection, query: str, *args: Any) -> Any:
+            sent.append(query)
+            return await fetch(self, query, *args)
+
+        monkeypatch.setattr(asyncpg.Connection, "fetch", count_and_fetch)
+
+        with pytest.raises(DBAPIError):
+            await read_rows(reader, DIVISION_BY_ZERO, {"zero": 0})
+
+        assert len(sent) == 1
+
+    @pytest.mark.usefixtures("no_read_through_sqlalchemy")
     async def test_a_read_that_times_out_is_not_run_again(
         reader: AsyncSession, params: dict[str, Any], monkeypatch: pytest.MonkeyPatch
     ) -> None:
         async def time_out(*_args: Any, **_kwargs: Any) -> NoReturn:
             raise TimeoutError
 
-        async def run_again(*_args: Any, **_kwargs: Any) -> NoReturn:
-            raise AssertionError("the read ran again through SQLAlchemy")
-
         monkeypatch.setattr(asyncpg.Connection, "fetch", time_out)
-        monkeypatch.setattr(AsyncSession, "execute", run_again)
 
         with pytest.raises(TimeoutError):
             await read_rows(reader, READ_ORDER, params)
+
+    @pytest.mark.usefixtures("no_read_through_sqlalchemy")
+    async def test_a_connection_lost_in_a_direct_read_is_reported_invalidated(
+        app: FastAPI,
+    ) -> None:
+        terminate_itself = select(func.pg_terminate_backend(func.pg_backend_pid()))
+
+        async with app.state.db.read_sessions() as session:
+            with pytest.raises(DBAPIError) as lost:
+                await read_rows(session, terminate_itself, {})
+
+        assert lost.value.connection_invalidated
+
+    async def test_after_a_connection_lost_in_a_direct_read_the_pool_serves_again(
+        settings: Settings,
+    ) -> None:
+        database = Database.from_settings(
+            settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
+        )
+        terminate_itself = select(func.pg_terminate_backend(func.pg_backend_pid()))
+        try:
+            async with database.read_sessions() as session:
+                with pytest.raises(DBAPIError):
+                    await read_rows(session, terminate_itself, {})
+            async with database.read_sessions() as session:  # on the pool's one connection
+                rows = await read_rows(session, select(literal_column("1")), {})
+        finally:
+            await database.dispose()
+
+        assert [tuple(row) for row in rows] == [(1,)]
 
     async def test_a_cancelled_read_leaves_its_connection_fit_for_the_next(
         settings: Settings,

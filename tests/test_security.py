@@ -23,7 +23,6 @@ from app.security import (
     decode_token,
     encode_token,
     hash_password,
-    unauthorized,
     verify_password,
 )
 from app.tables import UserCreate, utcnow
@@ -303,11 +302,3 @@ def test_decode_refuses_a_jti_that_is_not_a_string(token_settings: Settings, jti
 
     with pytest.raises(InvalidTokenError):
         decode_token(token, "access", token_settings)
-
-
-def test_unauthorized_is_a_401_asking_for_a_bearer_token() -> None:
-    error = unauthorized("Token has expired")
-
-    assert error.status_code == 401
-    assert error.detail == "Token has expired"
-    assert error.headers == {"WWW-Authenticate": "Bearer"}

@@ -1,4 +1,4 @@
-"""PostgreSQL's `timestamptz` through the memo that `app.db` gives asyncpg: the same
+"""PostgreSQL's `timestamptz` through the memo that `app.pg_timestamp_codec` gives asyncpg: the same
 datetimes, both ways, as asyncpg's own codec.
 
 The codec's functions are checked everywhere; against asyncpg's own decoding and encoding
@@ -12,7 +12,12 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import make_url, text
 
-from app.db import PG_INFINITY, PG_NEGATIVE_INFINITY, decode_timestamptz, encode_timestamptz
+from app.pg_timestamp_codec import (
+    PG_INFINITY,
+    PG_NEGATIVE_INFINITY,
+    decode_timestamptz,
+    encode_timestamptz,
+)
 from tests.conftest import TEST_DATABASE_URL
 
 # Microseconds since 2000-01-01 UTC, as PostgreSQL sends them, and what asyncpg makes of them.

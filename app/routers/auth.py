@@ -2,19 +2,20 @@
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from app.db import SessionDep
+from app.errors import AccountDeactivated, EmailTaken, HashingQueueFull, RefreshTokenReplayed
 from app.limits import AUTH_RATE_LIMITED, client_address
 from app.routers.common import PrefixedRouter, error_responses
 from app.security import SettingsDep, hash_password
 from app.services import auth
 from app.tables import LoginRequest, RefreshRequest, TokenPair, User, UserCreate, UserPublic
+from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/auth", tags=["auth"])
 
@@ -33,22 +34,25 @@ async def signup(body: UserCreate, session: SessionDep, settings: SettingsDep) -
     hashed = await hash_password(body.password, settings.bcrypt_rounds)
     user = User.model_validate(body, update={"hashed_password": hashed})
     session.add(user)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, detail="An account with this email already exists"
-        ) from exc
+    await commit(session, EmailTaken)
     return user
 
 
 async def _login(
     request: Request, email: str, password: str, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
-    user = await auth.authenticate(session, email, password, client_address(request), settings)
+    attempt = await auth.reserve_login_attempt(session, email, client_address(request), settings)
+    # The attempt is recorded, and the transaction ended, before bcrypt checks the password.
+    await commit(session)
+    try:
+        user = await auth.authenticate(session, attempt, password, settings)
+    except (AccountDeactivated, HashingQueueFull):
+        # The right password still clears the failures; an unchecked one is no failure.
+        await commit(session)
+        raise
     assert user.id is not None
     pair = auth.issue_token_pair(session, user.id, settings)
-    await session.commit()
+    await commit(session)
     return pair
 
 
@@ -128,7 +132,13 @@ async def login_form(
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
     """Rotates the refresh token: the presented one is retired. Presenting a retired token
     again is treated as theft: every refresh token of that login is revoked (401)."""
-    return await auth.rotate_refresh_token(session, body.refresh_token, settings)
+    try:
+        pair = await auth.rotate_refresh_token(session, body.refresh_token, settings)
+    except RefreshTokenReplayed:
+        await commit(session)  # the family stays revoked
+        raise
+    await commit(session)
+    return pair
 
 
 @router.post(
@@ -143,3 +153,4 @@ async def logout(body: RefreshRequest, session: SessionDep, settings: SettingsDe
     """Revokes the refresh token and every token rotated from the same login.
     Access tokens already issued stay valid until they expire (15 minutes by default)."""
     await auth.revoke_refresh_token(session, body.refresh_token, settings)
+    await commit(session)

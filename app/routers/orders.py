@@ -2,7 +2,8 @@
 
 Every route needs a bearer token. The caller sees their own orders; an admin sees every
 order. Someone else's order is 404 on every route, never 403: its existence is not revealed.
-The rules (locking, totals, state changes, idempotency) live in `app.services.orders`.
+The rules (locking, totals, state changes, idempotency) live in `app.services.orders`;
+each route commits its own transaction before it answers.
 """
 
 from datetime import timedelta
@@ -12,6 +13,8 @@ from fastapi import Body, Header, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
+from app.fields import MAX_ID
+from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -22,10 +25,9 @@ from app.routers.common import (
     json_response,
 )
 from app.security import TokenUserId
-from app.services import orders
-from app.services.orders import OrderJSON
+from app.services.orders import changes, idempotency, opening, reads
+from app.services.orders.rows import OrderJSON
 from app.tables import (
-    MAX_ID,
     OrderCreate,
     OrderItemCreate,
     OrderItemUpdate,
@@ -33,6 +35,7 @@ from app.tables import (
     OrderStatus,
     Page,
 )
+from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/orders", tags=["orders"])
 
@@ -50,7 +53,7 @@ IdempotencyKeyHeader = Annotated[
             "retrying safe: the same key with the same body returns the first response "
             "again (with `Idempotent-Replayed: true`) instead of opening a second order; "
             "the same key with another body is 409. Keys are per user and kept for "
-            f"{orders.KEY_LIFETIME // timedelta(hours=1)} hours; sent again after that, a "
+            f"{idempotency.KEY_LIFETIME // timedelta(hours=1)} hours; sent again after that, a "
             "key opens a new order. A request that failed stored nothing, so its key can be "
             "retried."
         ),
@@ -65,6 +68,7 @@ IdempotencyKeyHeader = Annotated[
     operation_id="create_order",
     summary="Open an order, optionally with items",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def create_order(
     caller_id: TokenUserId,
@@ -79,11 +83,11 @@ async def create_order(
 
     404 when a product does not exist, 409 when one is not available.
     """
-    created = await orders.create_order(session, caller_id, body or OrderCreate(), idempotency_key)
-    await session.commit()
+    created = await opening.create_order(session, caller_id, body or OrderCreate(), idempotency_key)
+    await commit(session)
     return Response(
         created.body,
-        status_code=created.status_code,
+        status_code=status.HTTP_201_CREATED,
         media_type="application/json",
         headers={"Idempotent-Replayed": "true"} if created.replayed else None,
     )
@@ -95,6 +99,7 @@ async def create_order(
     operation_id="list_orders",
     summary="List orders, newest first",
     responses=error_responses(401, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def list_orders(
     caller_id: TokenUserId,
@@ -113,7 +118,7 @@ async def list_orders(
     Filters narrow what you may see and never widen it: `user_id` is meant for admins; a
     customer's `user_id` naming someone else matches nothing (an empty page, not a 403).
     """
-    listing = await orders.list_orders(
+    listing = await reads.list_orders(
         session,
         caller_id,
         limit=limit,
@@ -130,17 +135,18 @@ async def list_orders(
     operation_id="read_order",
     summary="One order with its items and total",
     responses=error_responses(401, 404, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def read_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> Response:
     """The owner's or any order for an admin; someone else's order is 404."""
-    return json_response(await orders.read_order(session, caller_id, order_id))
+    return json_response(await reads.read_order(session, caller_id, order_id))
 
 
 async def _committed(
     session: AsyncSession, order: OrderJSON, status_code: int = status.HTTP_200_OK
 ) -> Response:
     """The changed order as the response, once its transaction has committed."""
-    await session.commit()
+    await commit(session)
     return json_response(order, status_code)
 
 
@@ -151,6 +157,7 @@ async def _committed(
     operation_id="add_order_item",
     summary="Add a product to a pending order",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def add_order_item(
     order_id: OrderId, body: OrderItemCreate, caller_id: TokenUserId, session: SessionDep
@@ -163,7 +170,7 @@ async def add_order_item(
     the product is not available, or the line would pass 100 (it is then left
     as it was).
     """
-    order = await orders.add_item(session, caller_id, order_id, body)
+    order = await changes.add_item(session, caller_id, order_id, body)
     return await _committed(session, order, status.HTTP_201_CREATED)
 
 
@@ -173,6 +180,7 @@ async def add_order_item(
     operation_id="update_order_item",
     summary="Change a line's quantity",
     responses=error_responses(401, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_order_item(
     order_id: OrderId,
@@ -185,7 +193,7 @@ async def update_order_item(
     raising it needs the product to be still available (409 otherwise). 409 when the order
     is not pending; 404 when the order or the line does not exist."""
     return await _committed(
-        session, await orders.update_item(session, caller_id, order_id, item_id, body.quantity)
+        session, await changes.update_item(session, caller_id, order_id, item_id, body.quantity)
     )
 
 
@@ -195,6 +203,7 @@ async def update_order_item(
     operation_id="remove_order_item",
     summary="Remove a line",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def remove_order_item(
     order_id: OrderId, item_id: ItemId, caller_id: TokenUserId, session: SessionDep
@@ -202,7 +211,7 @@ async def remove_order_item(
     """Removes the line and returns the whole order (which may end up with no items).
     409 when the order is not pending; 404 when the order or the line does not exist."""
     return await _committed(
-        session, await orders.remove_item(session, caller_id, order_id, item_id)
+        session, await changes.remove_item(session, caller_id, order_id, item_id)
     )
 
 
@@ -212,12 +221,13 @@ async def remove_order_item(
     operation_id="cancel_order",
     summary="Cancel a pending order",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def cancel_order(order_id: OrderId, caller_id: TokenUserId, session: SessionDep) -> Response:
     """pending → cancelled. 409 when the order is already cancelled or completed. Of a
     cancel and a complete racing on one order, exactly one wins; the other gets 409."""
     return await _committed(
-        session, await orders.change_status(session, caller_id, order_id, OrderStatus.CANCELLED)
+        session, await changes.change_status(session, caller_id, order_id, OrderStatus.CANCELLED)
     )
 
 
@@ -227,6 +237,7 @@ async def cancel_order(order_id: OrderId, caller_id: TokenUserId, session: Sessi
     operation_id="complete_order",
     summary="Complete a pending order",
     responses=error_responses(401, 404, 409, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def complete_order(
     order_id: OrderId, caller_id: TokenUserId, session: SessionDep
@@ -234,5 +245,5 @@ async def complete_order(
     """pending → completed, when the order has at least one item (409 otherwise). 409 when
     the order is already cancelled or completed."""
     return await _committed(
-        session, await orders.change_status(session, caller_id, order_id, OrderStatus.COMPLETED)
+        session, await changes.change_status(session, caller_id, order_id, OrderStatus.COMPLETED)
     )

@@ -1,14 +1,12 @@
 """The menu: public to read, managed by admins."""
 
-from collections.abc import Iterable, Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import HTTPException, Query, Response, status
-from sqlalchemy import Integer, Select, bindparam, func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Query, Response, status
 
-from app.db import SessionDep, read_rows
+from app.db import SessionDep
+from app.errors import ProductNameTaken
+from app.openapi import BEARER_TOKEN_OPTIONAL, BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
@@ -19,62 +17,13 @@ from app.routers.common import (
     json_response,
 )
 from app.security import AdminUser, OptionalTokenUserId, caller_is_admin
-from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate, table_of
+from app.services import products
+from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate
+from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/products", tags=["products"])
 
 ProductId = Annotated[int, id_path("product")]
-NAME_TAKEN = "A product with this name already exists"
-PRODUCT_FIELDS = tuple(ProductPublic.model_fields)  # the order `_products_json` writes them in
-PRODUCTS = table_of(Product)
-PRODUCT_COLUMNS = tuple(PRODUCTS.c[field] for field in PRODUCT_FIELDS)
-
-
-def _shown(*, everything: bool) -> list[Any]:
-    return [] if everything else [PRODUCTS.c.is_available]
-
-
-def _menu_page(*, everything: bool) -> Select[Any]:
-    """A page of the menu, newest first, each row carrying the count of the whole menu."""
-    count = select(func.count()).select_from(PRODUCTS).where(*_shown(everything=everything))
-    return (
-        select(*PRODUCT_COLUMNS, count.scalar_subquery().label("count"))
-        .where(*_shown(everything=everything))
-        .order_by(PRODUCTS.c.created_at.desc(), PRODUCTS.c.id.desc())
-        .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
-    )
-
-
-# Built once: SQLAlchemy reuses their cache key and compiled form.
-MENU_PAGE = {everything: _menu_page(everything=everything) for everything in (False, True)}
-MENU_COUNT = {
-    everything: select(func.count()).select_from(PRODUCTS).where(*_shown(everything=everything))
-    for everything in (False, True)
-}
-PRODUCT = select(*PRODUCT_COLUMNS).where(PRODUCTS.c.id == bindparam("product_id"))
-AVAILABLE_PRODUCT = PRODUCT.where(PRODUCTS.c.is_available)
-
-
-def _products_json(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
-    """Rows that start with `PRODUCT_COLUMNS`, as `ProductPublic` describes them (its field
-    order), for `json_response`. A dict display per row: three times faster than a call of
-    `dict(zip(...))` per row, a twentieth of a page of the menu's request."""
-    return [
-        {
-            "name": name,
-            "description": description,
-            "price_cents": price_cents,
-            "is_available": is_available,
-            "id": product_id,
-            "created_at": created_at,
-        }
-        for name, description, price_cents, is_available, product_id, created_at, *_count in rows
-    ]
-
-
-def product_not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail="Product not found")
 
 
 @router.get(
@@ -83,6 +32,7 @@ def product_not_found() -> HTTPException:
     operation_id="list_products",
     summary="The menu, newest first",
     responses=error_responses(401, 422),
+    openapi_extra=BEARER_TOKEN_OPTIONAL,
 )
 async def list_products(
     session: SessionDep,
@@ -99,13 +49,9 @@ async def list_products(
     that is sent must be valid (401 otherwise), even though none is needed."""
     is_admin = await caller_is_admin(session, caller_id)  # a gone user's token: 401, always
     everything = include_unavailable and is_admin
-    rows = await read_rows(session, MENU_PAGE[everything], {"limit": limit, "offset": offset})
-    if rows:
-        *_product, count = rows[0]
-    else:  # past the last page (or an empty menu): the count still has to be told
-        count = await session.scalar(MENU_COUNT[everything]) if offset else 0
-    menu = _products_json(rows)
-    return json_response({"data": menu, "count": count, "limit": limit, "offset": offset})
+    return json_response(
+        await products.menu_page(session, everything=everything, limit=limit, offset=offset)
+    )
 
 
 @router.get(
@@ -114,23 +60,16 @@ async def list_products(
     operation_id="read_product",
     summary="One product",
     responses=error_responses(401, 404, 422),
+    openapi_extra=BEARER_TOKEN_OPTIONAL,
 )
 async def read_product(
     product_id: ProductId, session: SessionDep, caller_id: OptionalTokenUserId
 ) -> Response:
     """An available product, to anyone. An unavailable one is 404 except for admins."""
-    query = PRODUCT if await caller_is_admin(session, caller_id) else AVAILABLE_PRODUCT
-    rows = await read_rows(session, query, {"product_id": product_id})
-    if not rows:
-        raise product_not_found()
-    return json_response(_products_json(rows)[0])
-
-
-async def _commit_product(session: AsyncSession) -> None:
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=NAME_TAKEN) from exc
+    is_admin = await caller_is_admin(session, caller_id)
+    return json_response(
+        await products.read_product(session, product_id, even_unavailable=is_admin)
+    )
 
 
 @router.post(
@@ -140,13 +79,13 @@ async def _commit_product(session: AsyncSession) -> None:
     operation_id="create_product",
     summary="Add a product to the menu (admin)",
     responses=error_responses(401, 403, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def create_product(body: ProductCreate, _admin: AdminUser, session: SessionDep) -> Product:
     """Names are unique (409 when taken; compared exactly, after trimming spaces). Prices
     are integer cents, 1 to 10,000,000. A new product is available unless said otherwise."""
-    product = Product.model_validate(body)
-    session.add(product)
-    await _commit_product(session)
+    product = products.add_product(session, body)
+    await commit(session, ProductNameTaken)
     return product
 
 
@@ -156,6 +95,7 @@ async def create_product(body: ProductCreate, _admin: AdminUser, session: Sessio
     operation_id="update_product",
     summary="Change a product (admin)",
     responses=error_responses(401, 403, 404, 409, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_product(
     product_id: ProductId, body: ProductUpdate, _admin: AdminUser, session: SessionDep
@@ -164,9 +104,6 @@ async def update_product(
     are (null is 422). A new price applies to items added from now on: lines already in
     orders keep the name and price they were added with. Make a product unavailable to take
     it off the menu; it is never deleted, because orders refer to it."""
-    product = await session.get(Product, product_id)
-    if product is None:
-        raise product_not_found()
-    product.sqlmodel_update(body.model_dump(exclude_unset=True))
-    await _commit_product(session)
+    product = await products.update_product(session, product_id, body)
+    await commit(session, ProductNameTaken)
     return product

@@ -3,20 +3,21 @@
 from typing import Annotated
 
 from fastapi import HTTPException, status
-from sqlmodel import col, select
 
 from app.db import SessionDep
+from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Limit,
     Offset,
     PrefixedRouter,
-    count_rows,
     error_responses,
     id_path,
 )
 from app.security import AdminUser, CurrentUser
+from app.services import users
 from app.tables import Page, User, UserPublic, UserUpdate
+from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/users", tags=["users"])
 
@@ -27,6 +28,7 @@ router = PrefixedRouter(prefix="/users", tags=["users"])
     operation_id="read_me",
     summary="The logged-in user",
     responses=error_responses(401),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def read_me(user: CurrentUser) -> User:
     """The account the bearer token belongs to (never its password hash)."""
@@ -46,6 +48,7 @@ async def patch_me() -> None:
     operation_id="list_users",
     summary="List users (admin)",
     responses=error_responses(401, 403, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def list_users(
     _admin: AdminUser,
@@ -54,12 +57,7 @@ async def list_users(
     offset: Offset = 0,
 ) -> Page[User]:
     """Every user, newest first."""
-    query = select(User)
-    count = await count_rows(session, query)
-    users = await session.scalars(
-        query.order_by(col(User.created_at).desc(), col(User.id).desc()).limit(limit).offset(offset)
-    )
-    return Page(data=list(users), count=count, limit=limit, offset=offset)
+    return await users.list_users(session, limit=limit, offset=offset)
 
 
 @router.patch(
@@ -68,6 +66,7 @@ async def list_users(
     operation_id="update_user",
     summary="Activate, deactivate, promote or demote a user (admin)",
     responses=error_responses(401, 403, 404, 413, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_user(
     user_id: Annotated[int, id_path("user")],
@@ -76,9 +75,6 @@ async def update_user(
     session: SessionDep,
 ) -> User:
     """A deactivated user's tokens stop working at once, and they can no longer log in."""
-    user = await session.get(User, user_id)
-    if user is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="User not found")
-    user.sqlmodel_update(body.model_dump(exclude_unset=True))
-    await session.commit()
+    user = await users.update_user(session, user_id, body)
+    await commit(session)
     return user

@@ -1,38 +1,35 @@
-"""Login, the failed-login throttle and refresh-token rotation."""
+"""Login, the failed-login throttle and refresh-token rotation.
+
+Nothing here commits: the routes do, between the steps of a login, and before raising the
+refusals whose writes must be kept (`AccountDeactivated`, `RefreshTokenReplayed`).
+"""
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fastapi import HTTPException, status
 from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.config import Settings
-from app.security import (
-    USER_GONE,
-    HashingQueueFullError,
-    InvalidTokenError,
-    decode_token,
-    encode_token,
-    unauthorized,
-    verify_password,
+from app.errors import (
+    AccountDeactivated,
+    HashingQueueFull,
+    IncorrectLogin,
+    LoginThrottled,
+    RefreshTokenReplayed,
+    Unauthorized,
+    UnknownRefreshToken,
+    UserGone,
 )
+from app.security import InvalidTokenError, decode_token, encode_token, verify_password
 from app.tables import LoginFailure, RefreshToken, TokenPair, User, utcnow
 
-INCORRECT_LOGIN = "Incorrect email or password"
 # Failures per email from every address that lock the email out: ten times those of one
 # address, so that one address cannot lock a customer out of their own account.
 EMAIL_CEILING_FACTOR = 10
-
-
-def throttled(retry_after: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_429_TOO_MANY_REQUESTS,
-        detail=f"Too many failed logins for this email; try again in {retry_after} seconds",
-        headers={"Retry-After": str(retry_after)},
-    )
 
 
 async def login_retry_after(
@@ -47,11 +44,9 @@ async def login_retry_after(
     window = timedelta(minutes=settings.login_failure_window_minutes)
     now = utcnow()
     of_email = col(LoginFailure.email) == email
+    of_address = col(LoginFailure.client_address) == client_address
     limits = (
-        (
-            settings.login_max_failures,
-            of_email & (col(LoginFailure.client_address) == client_address),
-        ),
+        (settings.login_max_failures, of_email & of_address),
         (settings.login_max_failures * EMAIL_CEILING_FACTOR, of_email),
     )
     waits = []
@@ -68,21 +63,33 @@ async def login_retry_after(
     return max(1, *waits) if waits else None
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    """An attempt counted as a failure before its password is checked, and the user with
+    its email, if any."""
+
+    failure: LoginFailure
+    user: User | None
+
+
 async def reserve_login_attempt(
     session: AsyncSession, email: str, client_address: str, settings: Settings
-) -> LoginFailure:
-    """Count this attempt as a failure before its password is checked, or raise the 429.
+) -> LoginAttempt:
+    """Count this attempt as a failure before its password is checked (`LoginThrottled`
+    when the email is locked out for this address), with the user with this email, if any.
 
     The check and the record are one transaction, serialized per email (SQLite's write
     lock; an advisory lock on PostgreSQL), so a burst of concurrent attempts cannot all
     pass the check before any of them is recorded. A correct password clears the failures
-    of its address, and a check the full hashing queue turns away (503) its own record.
+    of its address; a check the full hashing queue turns away (503) clears its own record.
+    The caller commits the record before the password is checked, so that no lock or
+    connection is held for bcrypt's ~0.25 s.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
     retry_after = await login_retry_after(session, email, client_address, settings)
     if retry_after is not None:
-        raise throttled(retry_after)
+        raise LoginThrottled(retry_after)
     # Forget every email's failures that have left the window, so the table stays small;
     # rows another login is already deleting are skipped, not waited for (no deadlocks).
     window = timedelta(minutes=settings.login_failure_window_minutes)
@@ -92,36 +99,36 @@ async def reserve_login_attempt(
         .with_for_update(skip_locked=True)
     )
     await session.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(expired)))
-    attempt = LoginFailure(email=email, client_address=client_address)
-    session.add(attempt)
+    failure = LoginFailure(email=email, client_address=client_address)
+    session.add(failure)
     await session.flush()
-    return attempt
+    user: User | None = await session.scalar(select(User).where(col(User.email) == email))
+    return LoginAttempt(failure, user)
 
 
 async def authenticate(
-    session: AsyncSession, email: str, password: str, client_address: str, settings: Settings
+    session: AsyncSession, attempt: LoginAttempt, password: str, settings: Settings
 ) -> User:
-    """The user whose credentials these are, or the HTTP error that explains why not."""
-    attempt = await reserve_login_attempt(session, email, client_address, settings)
-    user = await session.scalar(select(User).where(col(User.email) == email))
-    # End the transaction before hashing: no lock or connection is held for bcrypt's ~0.25 s.
-    await session.commit()
+    """The user whose credentials these are (as `reserve_login_attempt` found them), or the
+    domain error that explains why not. With the right password the failures of the
+    email from this address are cleared, even when the account is deactivated; a check
+    the full hashing queue turns away (`HashingQueueFull`) is no failure."""
+    user, failure = attempt.user, attempt.failure
     # Always check a hash (a dummy one for an unknown email): both failures take as long.
     hashed = user.hashed_password if user else None
     try:
         password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
-    except HashingQueueFullError:
-        # Turned away unchecked (503): not a failed login.
-        await session.execute(delete(LoginFailure).where(col(LoginFailure.id) == attempt.id))
-        await session.commit()
+    except HashingQueueFull:
+        await session.execute(delete(LoginFailure).where(col(LoginFailure.id) == failure.id))
         raise
     if user is None or not password_matches:
-        raise unauthorized(INCORRECT_LOGIN)
+        raise IncorrectLogin
     # This address's failures only: a customer's login must not reopen the throttle for
     # an attacker at another address.
     await session.execute(
         delete(LoginFailure).where(
-            col(LoginFailure.email) == email, col(LoginFailure.client_address) == client_address
+            col(LoginFailure.email) == failure.email,
+            col(LoginFailure.client_address) == failure.client_address,
         )
     )
     # Expired refresh tokens can no longer be presented: keep the table to the live ones.
@@ -131,15 +138,14 @@ async def authenticate(
         )
     )
     if not user.is_active:
-        await session.commit()
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="This account is deactivated")
+        raise AccountDeactivated
     return user
 
 
 def issue_token_pair(
     session: AsyncSession, user_id: int, settings: Settings, family_id: str | None = None
 ) -> TokenPair:
-    """Make an access + refresh pair and record the refresh token; the caller commits."""
+    """Make an access + refresh pair and record the refresh token."""
     access_ttl = timedelta(minutes=settings.access_token_expire_minutes)
     access_token, _ = encode_token(user_id, "access", access_ttl, settings)
     jti = uuid.uuid4().hex
@@ -167,7 +173,7 @@ def _refresh_claims_jti(token: str, settings: Settings) -> str:
     try:
         jti: str = decode_token(token, "refresh", settings)["jti"]
     except InvalidTokenError as exc:
-        raise unauthorized(str(exc)) from exc
+        raise Unauthorized(str(exc)) from exc
     return jti
 
 
@@ -176,7 +182,8 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
 
     The retirement is one conditional UPDATE, so of two requests presenting the same token
     exactly one succeeds. A token that was already retired is being replayed, perhaps by a
-    thief: the whole family is revoked, the legitimate holder included.
+    thief: the whole family is revoked, the legitimate holder included, and
+    `RefreshTokenReplayed` tells the route to keep that revocation.
     """
     jti = _refresh_claims_jti(token, settings)
     retired = await session.execute(
@@ -189,17 +196,14 @@ async def rotate_refresh_token(session: AsyncSession, token: str, settings: Sett
     if row is None:
         stored = await session.get(RefreshToken, jti)
         if stored is None:
-            raise unauthorized("Unknown refresh token")
+            raise UnknownRefreshToken
         await retire_family(session, stored.family_id)
-        await session.commit()
-        raise unauthorized("Refresh token was already used or revoked; log in again")
+        raise RefreshTokenReplayed
     family_id, user_id = row
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        raise unauthorized(USER_GONE)
-    pair = issue_token_pair(session, user_id, settings, family_id=family_id)
-    await session.commit()
-    return pair
+        raise UserGone
+    return issue_token_pair(session, user_id, settings, family_id=family_id)
 
 
 async def revoke_refresh_token(session: AsyncSession, token: str, settings: Settings) -> None:
@@ -207,6 +211,5 @@ async def revoke_refresh_token(session: AsyncSession, token: str, settings: Sett
     jti = _refresh_claims_jti(token, settings)
     stored = await session.get(RefreshToken, jti)
     if stored is None:
-        raise unauthorized("Unknown refresh token")
+        raise UnknownRefreshToken
     await retire_family(session, stored.family_id)
-    await session.commit()

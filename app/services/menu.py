@@ -54,7 +54,7 @@ DEMO_MENU = (
 
 
 async def seed_demo_menu(session: AsyncSession) -> int:
-    """Add the demo products that are not on the menu yet (by name) and commit.
+    """Add the demo products that are not on the menu yet (by name); the caller commits.
 
     Returns how many were added: running it again adds none and changes nothing, not even
     a product an admin has edited or taken off the menu since.
@@ -66,5 +66,5 @@ async def seed_demo_menu(session: AsyncSession) -> int:
     missing = [product for product in DEMO_MENU if product.name not in existing]
     # Added last-first, so that the menu (listed newest first) reads in the order above.
     session.add_all(Product.model_validate(product) for product in reversed(missing))
-    await session.commit()
+    await session.flush()
     return len(missing)

@@ -13,9 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import RateLimit
-from app.tables import AuthRateCounter, table_of
+from app.tables import AUTH_RATE_COUNTERS as COUNTERS
 
-COUNTERS = table_of(AuthRateCounter)
 COUNTER_KEY = (COUNTERS.c.route, COUNTERS.c.client_address, COUNTERS.c.window_start)
 
 

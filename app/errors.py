@@ -1,0 +1,146 @@
+"""The domain's refusals: what a service raises when the rules say no.
+
+Each error carries the detail the client reads. The services know nothing of HTTP: the
+status code and headers of each error are chosen in one table, `app.error_handlers`.
+"""
+
+USER_GONE = "User is inactive or no longer exists"
+
+
+class DomainError(Exception):
+    """A request the rules refuse, with the detail the client is told."""
+
+    detail: str = "The request was refused"
+
+    def __init__(self, detail: str | None = None) -> None:
+        if detail is not None:
+            self.detail = detail
+        super().__init__(self.detail)
+
+
+class NotFound(DomainError):
+    """What the request names does not exist, or is not the caller's to see."""
+
+
+class Conflict(DomainError):
+    """The request does not fit the current state of the data."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+
+class Unauthorized(DomainError):
+    """The caller could not be identified: a missing, invalid or stale credential."""
+
+
+class Throttled(DomainError):
+    """Too many attempts: the caller may try again in `retry_after` seconds."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Busy(DomainError):
+    """The server cannot take the request now: the caller may retry in `retry_after` s."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class UserGone(Unauthorized):
+    detail = USER_GONE
+
+
+class IncorrectLogin(Unauthorized):
+    detail = "Incorrect email or password"
+
+
+class RefreshTokenReplayed(Unauthorized):
+    """A retired refresh token came back: its whole family is revoked, and that revocation
+    is kept even though the request is refused."""
+
+    detail = "Refresh token was already used or revoked; log in again"
+
+
+class UnknownRefreshToken(Unauthorized):
+    detail = "Unknown refresh token"
+
+
+class AccountDeactivated(Forbidden):
+    """The password was right, so the email's failed logins are cleared and that is kept,
+    but the account may not log in."""
+
+    detail = "This account is deactivated"
+
+
+class AdminRequired(Forbidden):
+    detail = "Admin privileges required"
+
+
+class OrderNotFound(NotFound):
+    detail = "Order not found"
+
+
+class ItemNotFound(NotFound):
+    detail = "Item not found in this order"
+
+
+class ProductNotFound(NotFound):
+    detail = "Product not found"
+
+
+class UserNotFound(NotFound):
+    detail = "User not found"
+
+
+class OrderNotPending(Conflict):
+    def __init__(self, order_status: str, action: str) -> None:
+        super().__init__(f"The order is {order_status}; only a pending order can {action}")
+
+
+class EmailTaken(Conflict):
+    detail = "An account with this email already exists"
+
+
+class ProductNameTaken(Conflict):
+    detail = "A product with this name already exists"
+
+
+class DataChanged(Conflict):
+    """A constraint the database checks failed: another request changed the data first."""
+
+    detail = "The request conflicts with data that changed meanwhile; retry it"
+
+
+class LoginThrottled(Throttled):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed logins for this email; try again in {retry_after} seconds",
+            retry_after,
+        )
+
+
+class TooManyRequests(Throttled):
+    """Past `AUTH_RATE_LIMIT` for this client address and route."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many requests from your address; try again in {retry_after} seconds",
+            retry_after,
+        )
+
+
+HASHING_RETRY_AFTER_SECONDS = 1
+
+
+class HashingQueueFull(Busy):
+    """No place in the password-hashing queue for this client (SPEC §11)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Too many password checks are waiting; try again shortly",
+            HASHING_RETRY_AFTER_SECONDS,
+        )

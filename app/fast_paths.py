@@ -1,0 +1,105 @@
+"""Whether the fast paths serve: decided once, when the first engine is created.
+
+Two fast paths rely on internals of SQLAlchemy and of a driver, which a release of either
+may change without notice: the one-trip SQLite dialect (`app.fast_sqlite_cursor`) and the
+direct asyncpg reads (`app.fast_asyncpg_reads`). Each serves only when the installed
+releases are within the range it is tested with and have every internal it uses;
+otherwise SQLAlchemy's stock path serves (its own aiosqlite dialect; `read_rows` through
+`session.execute`), and one WARNING says why. `FAST_PATHS=false` turns both off, to test
+the stock path.
+"""
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import fast_asyncpg_reads
+
+logger = logging.getLogger(__name__)
+
+Version = tuple[int, ...]
+TestedRanges = Mapping[str, tuple[Version, Version]]
+
+
+def installed_version(distribution: str) -> Version | None:
+    """The installed release of `distribution` as numbers ("2.1.0rc1" is (2, 1, 0)), or None."""
+    try:
+        release = re.match(r"\d+(\.\d+)*", version(distribution))
+    except PackageNotFoundError:
+        return None
+    return tuple(int(part) for part in release.group().split(".")) if release else None
+
+
+def _dotted(numbers: Version) -> str:
+    return ".".join(str(number) for number in numbers)
+
+
+def untested_releases(tested: TestedRanges) -> list[str]:
+    """Each installed release outside its tested range, as `name version (tested: range)`."""
+    untested = []
+    for distribution, (lowest, below) in tested.items():
+        installed = installed_version(distribution)
+        if installed is None or not lowest <= installed < below:
+            untested.append(
+                f"{distribution} {_dotted(installed) if installed else 'missing'}"
+                f" (tested: >={_dotted(lowest)},<{_dotted(below)})"
+            )
+    return untested
+
+
+def _check(
+    name: str, fallback: str, tested: TestedRanges, missing_internals: Callable[[], list[str]]
+) -> bool:
+    """Whether the fast path `name` may serve; if not, one WARNING says why."""
+    problems = untested_releases(tested)
+    if not problems:
+        problems = [f"missing {internal}" for internal in missing_internals()]
+    if problems:
+        logger.warning("fast path off: %s (%s); %s serves", name, "; ".join(problems), fallback)
+    return not problems
+
+
+@cache
+def _one_trip_sqlite_usable() -> bool:
+    name, fallback = "the one-trip SQLite dialect", "SQLAlchemy's aiosqlite dialect"
+    try:
+        # Imported only here: it subclasses SQLAlchemy's aiosqlite adapter at import time.
+        from app import fast_sqlite_cursor
+    except (ImportError, AttributeError) as error:
+        logger.warning("fast path off: %s (cannot load: %s); %s serves", name, error, fallback)
+        return False
+    return _check(
+        name, fallback, fast_sqlite_cursor.TESTED_WITH, fast_sqlite_cursor.missing_internals
+    )
+
+
+@cache
+def _direct_asyncpg_reads_usable() -> bool:
+    return _check(
+        "the direct asyncpg reads",
+        "session.execute",
+        fast_asyncpg_reads.TESTED_WITH,
+        fast_asyncpg_reads.missing_internals,
+    )
+
+
+def sqlite_url(url: URL, enabled: bool) -> URL:
+    """The URL to create a SQLite engine with: a `sqlite+aiosqlite` one goes to the one-trip
+    dialect when `enabled` and the check passes; any other stays as it is."""
+    if not enabled or url.drivername != "sqlite+aiosqlite" or not _one_trip_sqlite_usable():
+        return url
+    from app.fast_sqlite_cursor import one_trip_url
+
+    return one_trip_url(url)
+
+
+def use_direct_reads(engine: AsyncEngine, enabled: bool) -> None:
+    """Let `read_rows` read `engine`'s rows straight from asyncpg when `enabled` and the
+    check passes."""
+    if enabled and engine.dialect.driver == "asyncpg" and _direct_asyncpg_reads_usable():
+        fast_asyncpg_reads.read_directly(engine)
