@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.tables import DECODED_TIMESTAMPS_KEPT
+from app.timestamps import DECODED_TIMESTAMPS_KEPT
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 PG_INFINITY = 2**63 - 1

@@ -26,7 +26,8 @@ from app.db import SessionDep
 from app.errors import AdminRequired, HashingQueueFull, Unauthorized, UserGone
 from app.fields import MAX_ID
 from app.services.callers import active_caller_is_admin
-from app.tables import User, utcnow
+from app.tables import User
+from app.timestamps import utcnow
 
 T = TypeVar("T")
 ALGORITHM = "HS256"

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.config import Settings
 from app.security import encode_token
-from app.tables import OrderStatus, metadata, utcnow
+from app.tables import OrderStatus, metadata
+from app.timestamps import utcnow
 
 PASSWORD = "bench-password-0123"
 STATUS_WEIGHTS = {

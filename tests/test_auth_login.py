@@ -16,7 +16,8 @@ from sqlmodel import col, func, select
 from app.config import Settings
 from app.main import create_app
 from app.security import HASHING_THREADS
-from app.tables import LoginFailure, utcnow
+from app.tables import LoginFailure
+from app.timestamps import utcnow
 from tests.conftest import PASSWORD, TEST_SECRET_KEY, Account, CreateUser, detail_of
 
 INCORRECT = "Incorrect email or password"

@@ -21,7 +21,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, selec
 from app.config import Settings
 from app.db import Database
 from app.sqlite_tuning import SQLITE_BUSY_TIMEOUT_MS
-from app.tables import UTCDateTime
+from app.timestamps import UTCDateTime
 
 THREAD_OF_STATEMENT = text("SELECT thread_of_statement()")
 ADD_NOTE = text("INSERT INTO notes (id) VALUES (1)")

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from app.services.orders.idempotency import KEY_LIFETIME
-from app.tables import KEYS, ProductPublic, utcnow
+from app.tables import KEYS, ProductPublic
+from app.timestamps import utcnow
 from tests.conftest import Account, CreateUser, detail_of
 
 

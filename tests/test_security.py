@@ -25,7 +25,8 @@ from app.security import (
     hash_password,
     verify_password,
 )
-from app.tables import UserCreate, utcnow
+from app.tables import UserCreate
+from app.timestamps import utcnow
 from tests.conftest import TEST_SECRET_KEY
 
 ROUNDS = 4

@@ -7,7 +7,7 @@ import pytest
 import app.security
 from app.config import Settings
 from app.security import InvalidTokenError, decode_token, encode_token
-from app.tables import utcnow
+from app.timestamps import utcnow
 from tests.conftest import TEST_SECRET_KEY
 
 

@@ -25,7 +25,8 @@ from app.errors import (
     UserGone,
 )
 from app.security import InvalidTokenError, decode_token, encode_token, verify_password
-from app.tables import LoginFailure, RefreshToken, TokenPair, User, utcnow
+from app.tables import LoginFailure, RefreshToken, TokenPair, User
+from app.timestamps import utcnow
 
 # Failures per email from every address that lock the email out: ten times those of one
 # address, so that one address cannot lock a customer out of their own account.

@@ -23,15 +23,8 @@ from app.services.callers import active_caller_condition
 from app.services.orders.orderable import ORDERABLE_COLUMNS, orderable, orderable_products
 from app.services.orders.reads import raise_missing_order
 from app.services.orders.rows import OrderJSON, caller_may_see_order, fetch_order
-from app.tables import (
-    ITEMS,
-    ORDERS,
-    PRODUCTS,
-    USERS,
-    OrderItemCreate,
-    OrderStatus,
-    utcnow,
-)
+from app.tables import ITEMS, ORDERS, PRODUCTS, USERS, OrderItemCreate, OrderStatus
+from app.timestamps import utcnow
 
 
 def _lock_order(*, with_product: bool) -> Select[Any]:

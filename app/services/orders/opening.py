@@ -13,14 +13,8 @@ from app.services.orders.changes import refresh_total
 from app.services.orders.idempotency import CreatedOrder
 from app.services.orders.orderable import orderable_products
 from app.services.orders.rows import fetch_order
-from app.tables import (
-    Order,
-    OrderCreate,
-    OrderItem,
-    OrderItemCreate,
-    public_json,
-    utcnow,
-)
+from app.tables import Order, OrderCreate, OrderItem, OrderItemCreate, public_json
+from app.timestamps import utcnow
 
 
 def _merge_lines(lines: Sequence[OrderItemCreate]) -> dict[int, int]:
