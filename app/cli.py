@@ -5,6 +5,7 @@ import asyncio
 import getpass
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -12,7 +13,8 @@ from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from importlib.resources import as_file, files
 from pathlib import Path
-from typing import TypeVar
+from types import FrameType
+from typing import NoReturn, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import make_url
@@ -27,6 +29,16 @@ SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# SIGTERM: uvicorn stops accepting, lets the requests in flight finish for up to this long,
+# then runs the app's shutdown (SPEC §11).
+GRACEFUL_SHUTDOWN_SECONDS = 20
+# How long an idle keep-alive connection stays open. Well beyond what clients and proxies
+# keep one idle (httpx 5 s, deploy/nginx.conf 60 s): when the server closes a connection
+# just as a client sends a request on it, the client gets a reset, not an answer, and a
+# POST cannot be retried. Each side's idle clock starts when it is done with the response,
+# a client's later (it may be busy for seconds under load), so a margin of a few seconds
+# is not enough.
+KEEP_ALIVE_SECONDS = 75
 
 
 class CommandError(Exception):
@@ -78,6 +90,10 @@ def _migrations_directory() -> Iterator[tuple[Path, Path | None]]:
         yield directory, None
 
 
+def _stopped_on_request(_signal: int, _frame: FrameType | None) -> NoReturn:
+    raise SystemExit(0)
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
@@ -91,6 +107,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
 
         configure_logging(settings.log_level, settings.log_format)
         migrate(settings, own_logging=False)
+        # uvicorn handles SIGTERM (a graceful shutdown), then raises it again for the
+        # handler that was in place before: this one makes the stop a success (exit 0), as
+        # SPEC §11 and process supervisors expect of a shutdown they asked for.
+        signal.signal(signal.SIGTERM, _stopped_on_request)
         uvicorn.run(
             "app.main:create_app",
             factory=True,
@@ -102,6 +122,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> None:
             log_config=None,  # uvicorn's loggers propagate to the app's handler and format
             access_log=False,  # the app writes its own access line, with the route and the id
             server_header=False,
+            # The client address of the abuse limits: X-Forwarded-For from trusted proxies.
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
 
 

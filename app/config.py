@@ -1,6 +1,8 @@
 """Settings: one typed object, read from the environment and `.env`, validated once."""
 
 import json
+import re
+from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -11,6 +13,30 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./orders.db"
+RATE_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+RATE_PATTERN = re.compile(
+    r"\s*([1-9][0-9]{0,8})\s*/\s*(second|minute|hour|day)s?\s*", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `requests` in each fixed window of `window_seconds`."""
+
+    requests: int
+    window_seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> "RateLimit":
+        """`"60/minute"`: a count, a slash and one of second, minute, hour or day."""
+        match = RATE_PATTERN.fullmatch(text)
+        if match is None:
+            raise ValueError(
+                f"{text!r} is not a rate: write it as a count per second, minute, hour or day "
+                "(e.g. 60/minute)"
+            )
+        return cls(int(match[1]), RATE_UNITS[match[2].lower()])
+
 
 # The async drivers the app runs on, by URL scheme; a bare `postgresql://` or
 # `postgres://` (as hosting providers hand them out) means asyncpg, a bare `sqlite://`
@@ -62,6 +88,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
+    auth_rate_limit: str = "60/minute"
+    forwarded_allow_ips: str = "127.0.0.1"
     # For testing the stock SQLAlchemy path (CI runs the suite with it off too); in
     # production leave it on: the fast paths turn themselves off when the installed
     # libraries are not what they are tested with (see `app.fast_paths`).
@@ -138,6 +166,17 @@ class Settings(BaseSettings):
     @classmethod
     def lower_log_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("auth_rate_limit")
+    @classmethod
+    def check_rate(cls, value: str) -> str:
+        RateLimit.parse(value)
+        return value
+
+    @property
+    def auth_rate(self) -> RateLimit:
+        """`auth_rate_limit`, parsed: requests per client address to each auth route."""
+        return RateLimit.parse(self.auth_rate_limit)
 
     @property
     def is_sqlite(self) -> bool:

@@ -28,9 +28,15 @@ from sqlalchemy.ext.asyncio import (
 
 from app import fast_paths
 from app.config import Settings
+from app.database_trouble import discard_connections_after_trouble
 from app.fast_asyncpg_reads import read_rows
 from app.pg_timestamp_codec import use_timestamp_codec
-from app.sqlite_tuning import CONNECT_ARGS, READ_ONLY_OPTION, configure_sqlite
+from app.sqlite_tuning import (
+    CONNECT_ARGS,
+    READ_ONLY_OPTION,
+    SQLITE_BUSY_TIMEOUT_MS,
+    configure_sqlite,
+)
 
 __all__ = ["Database", "IdleSessions", "SessionDep", "create_engine", "get_session", "read_rows"]
 
@@ -50,12 +56,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
             hide_parameters=True,  # no log line or error message holds a value sent
         )
         configure_sqlite(engine)
+        discard_connections_after_trouble(engine)
         return engine
     engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_timeout=10,
+        # Concurrent writers on one order wait for each other (SPEC §5), holding a
+        # connection or waiting for one: as long as SQLite's writers wait for the lock.
+        pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
         connect_args={"timeout": 5, "command_timeout": 30},
         # Set once per connection; write sessions ask for a transaction (see `_for_writes`).
         isolation_level="AUTOCOMMIT",
@@ -63,6 +72,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
     use_timestamp_codec(engine)
     fast_paths.use_direct_reads(engine, settings.fast_paths)
+    discard_connections_after_trouble(engine)
     return engine
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import (
     BadRequest,
+    Busy,
     Conflict,
     DataChanged,
     DomainError,
@@ -39,7 +40,7 @@ def _bearer_challenge(_error: DomainError) -> dict[str, str]:
 
 
 def _retry_after(error: DomainError) -> dict[str, str]:
-    assert isinstance(error, Throttled)
+    assert isinstance(error, Throttled | Busy)
     return {"Retry-After": str(error.retry_after)}
 
 
@@ -51,6 +52,7 @@ STATUS_OF: dict[type[DomainError], tuple[int, HeadersOf]] = {
     Conflict: (status.HTTP_409_CONFLICT, _no_headers),
     Throttled: (status.HTTP_429_TOO_MANY_REQUESTS, _retry_after),
     InvalidPage: (status.HTTP_422_UNPROCESSABLE_CONTENT, _no_headers),
+    Busy: (status.HTTP_503_SERVICE_UNAVAILABLE, _retry_after),
 }
 
 

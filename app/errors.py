@@ -54,6 +54,14 @@ class Throttled(DomainError):
         self.retry_after = retry_after
 
 
+class Busy(DomainError):
+    """The server cannot take the request now: the caller may retry in `retry_after` s."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class UserGone(Unauthorized):
     detail = USER_GONE
 
@@ -157,3 +165,26 @@ class OffsetTooDeep(InvalidPage):
     """Offsets serve the first pages; a client reads further by cursor."""
 
     parameter = "offset"
+
+
+class TooManyRequests(Throttled):
+    """Past `AUTH_RATE_LIMIT` for this client address and route."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many requests from your address; try again in {retry_after} seconds",
+            retry_after,
+        )
+
+
+HASHING_RETRY_AFTER_SECONDS = 1
+
+
+class HashingQueueFull(Busy):
+    """No place in the password-hashing queue for this client (SPEC §11)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Too many password checks are waiting; try again shortly",
+            HASHING_RETRY_AFTER_SECONDS,
+        )

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
 from app.config import Settings, get_settings
+from app.database_trouble import UNAVAILABLE_ERRORS, unavailable_reason
 from app.db import Database
 from app.docs import install_docs
 from app.error_handlers import install_error_handlers
@@ -66,17 +67,7 @@ TAGS = [
 # orders, which would take it for an order id (one more route tried per order request).
 ROUTERS_BY_TRAFFIC = (products, events, orders, users, auth, health, pages)
 
-DATABASE_UNAVAILABLE = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.DisconnectionError,
-    sa_exc.TimeoutError,
-)
-
-DATABASE_PACKAGES = frozenset({"sqlalchemy", "asyncpg", "aiosqlite"})
-"""Where an `OSError` comes from when the database is out of reach: SQLAlchemy passes on,
-unwrapped, what the driver raises while the pool opens a connection (a refused or timed-out
-connect, a name that does not resolve)."""
+RETRY_AFTER_SECONDS = "5"
 
 
 def _without_sql(exc: Exception) -> str:
@@ -87,42 +78,23 @@ def _without_sql(exc: Exception) -> str:
     return f"{type(cause).__name__}: {lines[0] if lines else ''}"
 
 
-def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    logger.warning(
-        "database unavailable on %s %s: %s", request.method, request.url.path, _without_sql(exc)
-    )
+def database_unavailable_response() -> JSONResponse:
+    """The 503 every route and health check gives while the database cannot serve."""
     return JSONResponse(
         {"detail": "The database is unavailable; try again shortly"},
         status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
     )
 
 
-def _raised_by_the_database_client(exc: BaseException) -> bool:
-    frame = exc.__traceback__
-    while frame is not None:
-        module: str = frame.tb_frame.f_globals.get("__name__", "")
-        if module.partition(".")[0] in DATABASE_PACKAGES:
-            return True
-        frame = frame.tb_next
-    return False
-
-
-def _os_error(request: Request, exc: Exception) -> JSONResponse:
-    """A socket error on the way to the database is the database being unavailable; any
-    other `OSError` (a file the app fails to read, say) is a bug (500)."""
-    if _raised_by_the_database_client(exc):
-        return _database_unavailable(request, exc)
-    raise exc
-
-
 def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A driver error with no class of its own: a lost connection (asyncpg reports one cut
-    mid-query that way) is the database being unavailable; anything else is a bug (500)."""
-    assert isinstance(exc, sa_exc.DBAPIError)
-    if exc.connection_invalidated:
-        return _database_unavailable(request, exc)
-    raise exc
+    """503 when the database cannot serve (`app.database_trouble` says which errors mean
+    that); any other error is a bug, a 500. The log names the trouble, never the SQL."""
+    reason = unavailable_reason(exc)
+    if reason is None:
+        raise exc
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+    return database_unavailable_response()
 
 
 def _data_error(request: Request, exc: Exception) -> JSONResponse:
@@ -265,10 +237,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     install_error_handlers(app)
     app.add_exception_handler(sa_exc.DataError, _data_error)
-    for error in DATABASE_UNAVAILABLE:
-        app.add_exception_handler(error, _database_unavailable)
-    app.add_exception_handler(OSError, _os_error)
-    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    for error in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error, _database_error)
 
     for module in ROUTERS_BY_TRAFFIC:
         app.include_router(module.router)

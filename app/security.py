@@ -7,8 +7,10 @@ import secrets
 import sys
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import SessionDep
-from app.errors import AdminRequired, Unauthorized, UserGone
+from app.errors import AdminRequired, HashingQueueFull, Unauthorized, UserGone
 from app.fields import MAX_ID, normalize_password
 from app.request_context import set_user_id
 from app.services.callers import active_caller_is_admin
@@ -74,9 +76,54 @@ _hashing_pool = ThreadPoolExecutor(
 )
 
 
+# The hashing queue is bounded: a hash admitted waits for at most one round of the threads
+# before its own, so a login takes at most about twice its time on an idle server; past
+# that, the request is turned away at once (503) rather than piling up behind a flood.
+# One client address holds at most a thread's worth of places, so that one client's flood
+# leaves room for everyone else.
+MAX_HASHING_JOBS = HASHING_THREADS * 2
+MAX_HASHING_JOBS_PER_CLIENT = HASHING_THREADS
+
+
+class _HashingQueue:
+    """The hashes running or waiting for a thread in this process, in all and per client."""
+
+    def __init__(self, capacity: int, per_client: int) -> None:
+        self.capacity = capacity
+        self.per_client = per_client
+        self.taken = 0
+        self.taken_by: Counter[str] = Counter()
+
+
+_hashing_queue = _HashingQueue(MAX_HASHING_JOBS, MAX_HASHING_JOBS_PER_CLIENT)
+hashing_client: ContextVar[str | None] = ContextVar("hashing_client", default=None)
+"""The client address a request's hashes are counted under (set by `app.limits`)."""
+
+
+def hashing_queue_is_full() -> bool:
+    return _hashing_queue.taken >= _hashing_queue.capacity
+
+
 async def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
-    """bcrypt releases the GIL: run it in the hashing threads, one per core at most."""
-    return await asyncio.get_running_loop().run_in_executor(_hashing_pool, function, *args)
+    """bcrypt releases the GIL: run it in the hashing threads, one per core at most, once
+    it has a place in the bounded queue (`HashingQueueFull` at once when none is free)."""
+    client = hashing_client.get()
+    queue = _hashing_queue
+    if hashing_queue_is_full() or (
+        client is not None and queue.taken_by[client] >= queue.per_client
+    ):
+        raise HashingQueueFull
+    queue.taken += 1
+    if client is not None:
+        queue.taken_by[client] += 1
+    try:
+        return await asyncio.get_running_loop().run_in_executor(_hashing_pool, function, *args)
+    finally:
+        queue.taken -= 1
+        if client is not None:
+            queue.taken_by[client] -= 1
+            if not queue.taken_by[client]:
+                del queue.taken_by[client]
 
 
 async def hash_password(password: str, rounds: int) -> str:

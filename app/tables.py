@@ -227,14 +227,37 @@ class PasswordResetToken(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
+CLIENT_ADDRESS_MAX_LENGTH = 64  # an IPv6 address with a zone is at most 45 characters
+
+
 class LoginFailure(SQLModel, table=True):
-    """One failed login, kept in the database so the throttle holds across workers."""
+    """One failed login, kept in the database so the throttle holds across workers: counted
+    per email and client address, and per email from every address (§4, §11)."""
 
     __tablename__: ClassVar[str] = "login_failures"
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(max_length=254, index=True)
+    client_address: str = Field(
+        default="", max_length=CLIENT_ADDRESS_MAX_LENGTH, sa_column_kwargs={"server_default": ""}
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+class AuthRateCounter(SQLModel, table=True):
+    """The requests one client address made to one auth route in one fixed window
+    (`AUTH_RATE_LIMIT`), shared by every worker and instance. Rows of past windows are
+    purged as new windows begin."""
+
+    __tablename__: ClassVar[str] = "auth_rate_counters"
+
+    route: str = Field(primary_key=True, max_length=100)
+    client_address: str = Field(primary_key=True, max_length=CLIENT_ADDRESS_MAX_LENGTH)
+    window_start: int = Field(
+        primary_key=True, sa_type=BigInteger, description="Unix time the window began"
+    )
+    requests: int = Field(default=1)
+    expires_at: int = Field(sa_type=BigInteger, index=True, description="Unix time it ends")
 
 
 class LoginRequest(RequestSchema):
@@ -652,3 +675,4 @@ RESET_TOKENS = _core_table(PasswordResetToken)
 COUNTS = _core_table(OrderCount)
 REFRESH_TOKENS = _core_table(RefreshToken)
 LOGIN_FAILURES = _core_table(LoginFailure)
+AUTH_RATE_COUNTERS = _core_table(AuthRateCounter)

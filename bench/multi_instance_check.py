@@ -391,12 +391,9 @@ async def events_across(targets: Targets, headers: dict[str, str]) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    # Idle connections are dropped after 2 s, before uvicorn's own 5 s keep-alive timeout:
-    # with equal timeouts, a request could go out on a connection the server was closing
-    # at that very moment (a transport error, not an answer).
-    limits = httpx.Limits(
-        max_connections=CONCURRENT_WRITES, max_keepalive_connections=50, keepalive_expiry=2.0
-    )
+    # httpx's own keep-alive expiry (5 s): the instances keep an idle connection for 75 s
+    # (`serve`), so a request never goes out on a connection the server is closing.
+    limits = httpx.Limits(max_connections=CONCURRENT_WRITES, max_keepalive_connections=50)
 
     def client(url: str) -> httpx.AsyncClient:
         host = urlsplit(url).hostname

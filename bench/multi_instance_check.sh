@@ -55,10 +55,12 @@ cleanup() {
   if [[ -f "$PREFIX/nginx.pid" ]]; then
     "$NGINX" -p "$PREFIX/" -c "$ROOT/deploy/nginx.conf" -e "$PREFIX/error.log" -s stop 2>/dev/null || true
   fi
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # Each instance is a process group of its own (setsid): its workers go with it, even
+  # when they outlive a parent that had to be killed, so no port stays taken.
+  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
   done
   if (( status != 0 )); then
     for log in "$PREFIX"/*.log; do
@@ -87,8 +89,8 @@ psql_admin "CREATE DATABASE \"$DB\""
   && "$PYTHON" -m app create-admin --email "$ADMIN_EMAIL" --name "Check Admin") >"$PREFIX/setup.log" 2>&1
 
 start_instance() {  # port workers
-  (cd "$PREFIX" && exec "$PYTHON" -m app serve --host 127.0.0.1 --port "$1" --workers "$2" \
-    --no-access-log >"$PREFIX/instance-$1.log" 2>&1) &
+  (cd "$PREFIX" && exec setsid "$PYTHON" -m app serve --host 127.0.0.1 --port "$1" \
+    --workers "$2" --no-access-log >"$PREFIX/instance-$1.log" 2>&1) &
   PIDS+=($!)
   say "instance on 127.0.0.1:$1 with --workers $2 (pid $!)"
 }
@@ -99,10 +101,10 @@ start_instance "${PORTS[1]}" 2
 "$NGINX" -p "$PREFIX/" -c "$ROOT/deploy/nginx.conf" -e "$PREFIX/error.log"
 say "nginx on 127.0.0.1:$NGINX_PORT (deploy/nginx.conf, prefix $PREFIX, pid $(cat "$PREFIX/nginx.pid"))"
 
-wait_healthy() {  # url: /health answers 200 within 30 s, else the check fails
-  "$PYTHON" - "$1" <<'PY' || die "$1/health did not answer 200 within 30 s"
+wait_healthy() {  # url: /health answers 200 within 90 s (a loaded machine), else the check fails
+  "$PYTHON" - "$1" <<'PY' || die "$1/health did not answer 200 within 90 s"
 import sys, time, httpx
-deadline = time.monotonic() + 30
+deadline = time.monotonic() + 90
 while time.monotonic() < deadline:
     try:
         if httpx.get(sys.argv[1] + "/health", timeout=2).status_code == 200:

@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import login_flood
+
 Row = dict[str, Any]
 
 
@@ -70,6 +72,8 @@ def format_table(results: dict[str, Any]) -> str:
             f"alone = {interference['factor']:.2f}x (limit {interference['limit']:g}x): "
             f"{'met' if interference['met'] else 'UNMET'}"
         )
+    if "login_flood" in results:
+        lines += login_flood.summary_lines(results["login_flood"])
     return "\n".join(lines)
 
 

@@ -530,7 +530,9 @@ async def test_a_burst_of_concurrent_wrong_passwords_gets_only_the_allowed_tries
     client: httpx.AsyncClient, create_user: CreateUser, gated_bcrypt: BcryptGate
 ) -> None:
     """Attempts whose passwords are still being checked count: a burst cannot outrun the
-    throttle. Every check is held until each attempt is either checking or answered."""
+    throttle: at most five passwords are checked. Every check is held until each attempt is
+    either checking or answered. The others get 429, or 503 when the hashing queue is full
+    (SPEC §11)."""
     user = await create_user(log_in=False)
     loop = asyncio.get_running_loop()
     settled = asyncio.Event()
@@ -551,7 +553,8 @@ async def test_a_burst_of_concurrent_wrong_passwords_gets_only_the_allowed_tries
     gated_bcrypt.release.set()
     codes = sorted(response.status_code for response in await asyncio.gather(*attempts))
 
-    assert codes == [401] * 5 + [429] * 5
+    assert 1 <= codes.count(401) <= 5
+    assert set(codes) <= {401, 429, 503}
 
 
 async def test_failed_login_records_carry_a_recent_timestamp(

@@ -57,15 +57,15 @@ STREAM = ("get", "/orders/events")
 # of docs/API.md, plus 400 (a body that cannot be decoded) and 413 on every route with
 # a body, 422 on every route with a body or parameters, and 503 everywhere.
 OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
-    ("post", "/auth/signup"): ("signup", {201, 400, 409, 413, 422, 503}),
+    ("post", "/auth/signup"): ("signup", {201, 400, 409, 413, 422, 429, 503}),
     ("post", "/auth/login"): ("login", {200, 400, 401, 403, 413, 422, 429, 503}),
     ("post", "/auth/token"): ("login_form", {200, 400, 401, 403, 413, 422, 429, 503}),
-    ("post", "/auth/refresh"): ("refresh_tokens", {200, 400, 401, 413, 422, 503}),
+    ("post", "/auth/refresh"): ("refresh_tokens", {200, 400, 401, 413, 422, 429, 503}),
     ("post", "/auth/logout"): ("logout", {204, 400, 401, 413, 422, 503}),
-    ("post", "/auth/password-reset"): ("request_password_reset", {202, 400, 413, 422, 503}),
+    ("post", "/auth/password-reset"): ("request_password_reset", {202, 400, 413, 422, 429, 503}),
     ("post", "/auth/password-reset/confirm"): (
         "confirm_password_reset",
-        {204, 400, 413, 422, 503},
+        {204, 400, 413, 422, 429, 503},
     ),
     ("get", "/users/me"): ("read_me", {200, 401, 503}),
     # A wrong current password counts as a failed login: hence 429.

@@ -10,7 +10,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import ValidationError
 
 from app.db import SessionDep
-from app.errors import AccountDeactivated, EmailTaken, RefreshTokenReplayed
+from app.errors import AccountDeactivated, EmailTaken, HashingQueueFull, RefreshTokenReplayed
+from app.limits import AUTH_RATE_LIMITED, client_address
 from app.logging_setup import log_security_event
 from app.routers.common import MailerDep, PrefixedRouter, error_responses
 from app.security import SettingsDep, hash_password
@@ -38,7 +39,8 @@ router = PrefixedRouter(prefix="/auth", tags=["auth"])
     response_model=UserPublic,
     operation_id="signup",
     summary="Create a customer account",
-    responses=error_responses(409, 413, 422),
+    responses=error_responses(409, 413, 422, 429),
+    dependencies=[AUTH_RATE_LIMITED],
 )
 async def signup(body: UserCreate, session: SessionDep, settings: SettingsDep) -> User:
     """Create a customer (never an admin). The email is stored lower-cased and must be unique."""
@@ -50,15 +52,16 @@ async def signup(body: UserCreate, session: SessionDep, settings: SettingsDep) -
 
 
 async def _login(
-    email: str, password: str, session: SessionDep, settings: SettingsDep
+    request: Request, email: str, password: str, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
-    found = await auth.reserve_login_attempt(session, email, settings)
+    attempt = await auth.reserve_login_attempt(session, email, client_address(request), settings)
     # The attempt is recorded, and the transaction ended, before bcrypt checks the password.
     await commit(session)
     try:
-        user = await auth.authenticate(session, found, email, password, settings)
-    except AccountDeactivated:
-        await commit(session)  # the right password still clears the email's failures
+        user = await auth.authenticate(session, attempt, password, settings)
+    except (AccountDeactivated, HashingQueueFull):
+        # The right password still clears the failures; an unchecked one is no failure.
+        await commit(session)
         raise
     assert user.id is not None
     pair = auth.issue_token_pair(session, user.id, settings)
@@ -75,15 +78,19 @@ FORM_FIELDS = {"email": "username", "password": "password"}
     operation_id="login",
     summary="Log in with email and password",
     responses=LOGIN_RESPONSES,
+    dependencies=[AUTH_RATE_LIMITED],
 )
-async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
+async def login(
+    request: Request, body: LoginRequest, session: SessionDep, settings: SettingsDep
+) -> TokenPair:
     """Returns an access token and a refresh token.
 
     A wrong password and an unknown email get the same 401. After `LOGIN_MAX_FAILURES`
-    failures within `LOGIN_FAILURE_WINDOW_MINUTES` the email is locked out with 429 and a
-    `Retry-After` header, even for the right password, until the window passes.
+    failures within `LOGIN_FAILURE_WINDOW_MINUTES` from one client address (or ten times
+    as many from all addresses together) the email is locked out for that address with 429
+    and a `Retry-After` header, even for the right password, until the window passes.
     """
-    return await _login(body.email, body.password, session, settings)
+    return await _login(request, body.email, body.password, session, settings)
 
 
 async def reject_empty_grant_type(request: Request) -> None:
@@ -107,9 +114,10 @@ async def reject_empty_grant_type(request: Request) -> None:
     operation_id="login_form",
     summary="Log in with the OAuth2 password form (Swagger's Authorize)",
     responses=LOGIN_RESPONSES,
-    dependencies=[Depends(reject_empty_grant_type)],
+    dependencies=[AUTH_RATE_LIMITED, Depends(reject_empty_grant_type)],
 )
 async def login_form(
+    request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
@@ -124,14 +132,15 @@ async def login_form(
                 for error in exc.errors(include_url=False)
             ]
         ) from exc
-    return await _login(credentials.email, credentials.password, session, settings)
+    return await _login(request, credentials.email, credentials.password, session, settings)
 
 
 @router.post(
     "/refresh",
     operation_id="refresh_tokens",
     summary="Exchange a refresh token for a new pair",
-    responses=error_responses(401, 413, 422),
+    responses=error_responses(401, 413, 422, 429),
+    dependencies=[AUTH_RATE_LIMITED],
 )
 async def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep) -> TokenPair:
     """Rotates the refresh token: the presented one is retired. Presenting a retired token
@@ -174,7 +183,8 @@ INVALID_RESET_TOKEN: dict[int | str, dict[str, Any]] = {
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="request_password_reset",
     summary="Mail a password reset link",
-    responses=error_responses(413, 422),
+    responses=error_responses(413, 422, 429),
+    dependencies=[AUTH_RATE_LIMITED],
 )
 async def request_password_reset(
     body: PasswordResetRequest, session: SessionDep, settings: SettingsDep, mailer: MailerDep
@@ -201,7 +211,8 @@ async def request_password_reset(
     response_class=Response,
     operation_id="confirm_password_reset",
     summary="Set a new password with a reset token",
-    responses=error_responses(413, 422) | INVALID_RESET_TOKEN,
+    responses=error_responses(413, 422, 429) | INVALID_RESET_TOKEN,
+    dependencies=[AUTH_RATE_LIMITED],
 )
 async def confirm_password_reset(
     body: PasswordResetConfirm, session: SessionDep, settings: SettingsDep

@@ -47,8 +47,8 @@ ERROR_DESCRIPTIONS = {
     409: "Conflicts with the current state",
     413: "Request body larger than 1 MiB",
     422: "Invalid input: `detail` lists each problem",
-    429: "Too many failed logins: see `Retry-After`",
-    503: "Database unavailable: retry later",
+    429: "Too many requests, or too many failed logins: see `Retry-After`",
+    503: "Database unavailable, or the password checks are full: see `Retry-After`",
 }
 
 

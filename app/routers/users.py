@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import Request, status
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import LAST_ACTIVE_ADMIN, EmailTaken
+from app.limits import client_address
 from app.logging_setup import log_security_event
 from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
@@ -53,17 +53,19 @@ LAST_ADMIN = _documented(409, LAST_ACTIVE_ADMIN)
 
 
 async def _check_current_password(
-    session: AsyncSession, user: User, password: str | None, settings: Settings
+    request: Request, session: SessionDep, user: User, password: str | None, settings: Settings
 ) -> None:
     """Check the caller's password as a login would: the attempt is recorded (and
     committed) as a failure first, so a wrong one counts towards the throttle of the email
     (429 once throttled), and no transaction stays open while bcrypt runs. A right one
-    clears the email's failures, committed too, whatever the request does next."""
+    clears the email's failures from this address, committed too, whatever the request
+    does next."""
+    address = client_address(request)
     if password is None:
-        await accounts.check_password(session, user, None, settings)
-    await accounts.count_password_attempt(session, user, settings)
+        await accounts.check_password(session, user, None, settings, address)
+    await accounts.count_password_attempt(session, user, address, settings)
     await commit(session)
-    await accounts.check_password(session, user, password, settings)
+    await accounts.check_password(session, user, password, settings, address)
     await commit(session)
 
 
@@ -92,6 +94,7 @@ async def read_me(user: CurrentUser) -> User:
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_me(
+    request: Request,
     body: UserSelfUpdate,
     user: CurrentUser,
     session: SessionDep,
@@ -103,7 +106,7 @@ async def update_me(
     when another account has it; a notice goes to the *old* address, and reset links
     mailed before stop working."""
     if accounts.changes_email(user, body):
-        await _check_current_password(session, user, body.current_password, settings)
+        await _check_current_password(request, session, user, body.current_password, settings)
     notice = await accounts.update_own_account(session, user, body, settings)
     await commit(session, EmailTaken)
     if notice is not None:
@@ -121,6 +124,7 @@ async def update_me(
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def change_password(
+    request: Request,
     body: PasswordChange,
     user: CurrentUser,
     session: SessionDep,
@@ -130,7 +134,7 @@ async def change_password(
     throttled), stores the new one, logs every device out (every refresh token of the
     account is revoked, reset links stop working) and returns a fresh token pair for this
     device."""
-    await _check_current_password(session, user, body.current_password, settings)
+    await _check_current_password(request, session, user, body.current_password, settings)
     hashed = await hash_password(body.new_password, settings.bcrypt_rounds)
     await accounts.set_password(session, user, hashed)
     assert user.id is not None
@@ -150,12 +154,16 @@ async def change_password(
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def delete_me(
-    body: AccountDeletion, user: CurrentUser, session: SessionDep, settings: SettingsDep
+    request: Request,
+    body: AccountDeletion,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> None:
     """With the right `password` (a wrong one is 403 and counts as a failed login), deletes
     the account with its orders, refresh tokens and idempotency keys; its access tokens
     stop working at once. 409 for the last active admin."""
-    await _check_current_password(session, user, body.password, settings)
+    await _check_current_password(request, session, user, body.password, settings)
     assert user.id is not None
     await users.delete_user(session, user.id)
     await commit(session)

@@ -23,23 +23,30 @@ from app.timestamps import utcnow
 # ---------------------------------------------------------------- passwords
 
 
-async def count_password_attempt(session: AsyncSession, user: User, settings: Settings) -> None:
+async def count_password_attempt(
+    session: AsyncSession, user: User, client_address: str, settings: Settings
+) -> None:
     """Record a check of `user`'s password as a failed login until it succeeds
     (`LoginThrottled` once the email is throttled). The route commits this before the
     password is checked, so no transaction stays open while bcrypt runs."""
-    await reserve_login_attempt(session, user.email, settings)
+    await reserve_login_attempt(session, user.email, client_address, settings)
 
 
 async def check_password(
-    session: AsyncSession, user: User, password: str | None, settings: Settings
+    session: AsyncSession, user: User, password: str | None, settings: Settings, client_address: str
 ) -> None:
     """`WrongCurrentPassword` unless `password` is the user's; a right one clears the
-    email's failed logins, as a successful login does."""
+    email's failed logins from this address, as a successful login does."""
     if password is None or not await verify_password(
         password, user.hashed_password, settings.bcrypt_rounds
     ):
         raise WrongCurrentPassword
-    await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == user.email))
+    await session.execute(
+        delete(LoginFailure).where(
+            col(LoginFailure.email) == user.email,
+            col(LoginFailure.client_address) == client_address,
+        )
+    )
 
 
 async def set_password(session: AsyncSession, user: User, hashed_password: str) -> None:

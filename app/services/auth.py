@@ -6,6 +6,7 @@ refusals whose writes must be kept (`AccountDeactivated`, `RefreshTokenReplayed`
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
@@ -15,6 +16,7 @@ from sqlmodel import col, select
 from app.config import Settings
 from app.errors import (
     AccountDeactivated,
+    HashingQueueFull,
     IncorrectLogin,
     LoginThrottled,
     RefreshTokenReplayed,
@@ -35,42 +37,67 @@ from app.security import (
 from app.tables import LoginFailure, RefreshToken, TokenPair, User
 from app.timestamps import utcnow
 
+# Failures per email from every address that lock the email out: ten times those of one
+# address, so that one address cannot lock a customer out of their own account.
+EMAIL_CEILING_FACTOR = 10
 
-async def login_retry_after(session: AsyncSession, email: str, settings: Settings) -> int | None:
-    """Seconds until this email may try again, or None when it is not throttled.
 
-    The email is blocked while the window holds `login_max_failures` failures; it is free
-    again when the oldest of its `login_max_failures` most recent failures leaves the window.
+async def login_retry_after(
+    session: AsyncSession, email: str, client_address: str, settings: Settings
+) -> int | None:
+    """Seconds until this email may try again from this address, or None when it may now.
+
+    Blocked while the window holds `login_max_failures` failures of the email from this
+    address, or ten times as many from all addresses together; free again when the oldest
+    of those failures leaves the window.
     """
     window = timedelta(minutes=settings.login_failure_window_minutes)
     now = utcnow()
-    blocking_failure_at: datetime | None = await session.scalar(
-        select(col(LoginFailure.created_at))
-        .where(col(LoginFailure.email) == email, col(LoginFailure.created_at) > now - window)
-        .order_by(col(LoginFailure.created_at).desc())
-        .offset(settings.login_max_failures - 1)
-        .limit(1)
+    of_email = col(LoginFailure.email) == email
+    of_address = col(LoginFailure.client_address) == client_address
+    limits = (
+        (settings.login_max_failures, of_email & of_address),
+        (settings.login_max_failures * EMAIL_CEILING_FACTOR, of_email),
     )
-    if blocking_failure_at is None:
-        return None
-    return max(1, math.ceil((blocking_failure_at + window - now).total_seconds()))
+    waits = []
+    for max_failures, failures in limits:
+        blocking_failure_at: datetime | None = await session.scalar(
+            select(col(LoginFailure.created_at))
+            .where(failures, col(LoginFailure.created_at) > now - window)
+            .order_by(col(LoginFailure.created_at).desc())
+            .offset(max_failures - 1)
+            .limit(1)
+        )
+        if blocking_failure_at is not None:
+            waits.append(math.ceil((blocking_failure_at + window - now).total_seconds()))
+    return max(1, *waits) if waits else None
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """An attempt counted as a failure before its password is checked, and the user with
+    its email, if any."""
+
+    failure: LoginFailure
+    user: User | None
 
 
 async def reserve_login_attempt(
-    session: AsyncSession, email: str, settings: Settings
-) -> User | None:
+    session: AsyncSession, email: str, client_address: str, settings: Settings
+) -> LoginAttempt:
     """Count this attempt as a failure before its password is checked (`LoginThrottled`
-    when the email is locked out), and return the user with this email, if any.
+    when the email is locked out for this address), with the user with this email, if any.
 
     The check and the record are one transaction, serialized per email (SQLite's write
     lock; an advisory lock on PostgreSQL), so a burst of concurrent attempts cannot all
-    pass the check before any of them is recorded. A correct password clears the record.
+    pass the check before any of them is recorded. A correct password clears the failures
+    of its address; a check the full hashing queue turns away (503) clears its own record.
     The caller commits the record before the password is checked, so that no lock or
     connection is held for bcrypt's ~0.25 s.
     """
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(email, 0))))
-    retry_after = await login_retry_after(session, email, settings)
+    retry_after = await login_retry_after(session, email, client_address, settings)
     if retry_after is not None:
         log_security_event("login.throttled", email=email, retry_after=retry_after)
         count_login("throttled")
@@ -84,28 +111,43 @@ async def reserve_login_attempt(
         .with_for_update(skip_locked=True)
     )
     await session.execute(delete(LoginFailure).where(col(LoginFailure.id).in_(expired)))
-    session.add(LoginFailure(email=email))
+    failure = LoginFailure(email=email, client_address=client_address)
+    session.add(failure)
+    await session.flush()
     user: User | None = await session.scalar(select(User).where(col(User.email) == email))
-    return user
+    return LoginAttempt(failure, user)
 
 
 async def authenticate(
-    session: AsyncSession, user: User | None, email: str, password: str, settings: Settings
+    session: AsyncSession, attempt: LoginAttempt, password: str, settings: Settings
 ) -> User:
-    """The user whose credentials these are (`user`, as `reserve_login_attempt` found
-    them), or the domain error that explains why not. With the right password the email's
-    failures are cleared, even when the account is deactivated."""
+    """The user whose credentials these are (as `reserve_login_attempt` found them), or the
+    domain error that explains why not. With the right password the failures of the
+    email from this address are cleared, even when the account is deactivated; a check
+    the full hashing queue turns away (`HashingQueueFull`) is no failure."""
+    user, failure = attempt.user, attempt.failure
     # Always check a hash (a dummy one for an unknown email): both failures take as long.
     hashed = user.hashed_password if user else None
-    password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
+    try:
+        password_matches = await verify_password(password, hashed, settings.bcrypt_rounds)
+    except HashingQueueFull:
+        await session.execute(delete(LoginFailure).where(col(LoginFailure.id) == failure.id))
+        raise
     if user is None or not password_matches:
-        log_security_event("login.failed", email=email, known_email=user is not None)
+        log_security_event("login.failed", email=failure.email, known_email=user is not None)
         count_login("failure")
         raise IncorrectLogin
     if user.is_active and needs_rehash(user.hashed_password, settings.bcrypt_rounds):
         # Hashed at another cost (BCRYPT_ROUNDS changed since): store it at the current one.
         user.hashed_password = await hash_password(password, settings.bcrypt_rounds)
-    await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
+    # This address's failures only: a customer's login must not reopen the throttle for
+    # an attacker at another address.
+    await session.execute(
+        delete(LoginFailure).where(
+            col(LoginFailure.email) == failure.email,
+            col(LoginFailure.client_address) == failure.client_address,
+        )
+    )
     # Expired refresh tokens can no longer be presented: keep the table to the live ones.
     await session.execute(
         delete(RefreshToken).where(
@@ -113,7 +155,7 @@ async def authenticate(
         )
     )
     if not user.is_active:
-        log_security_event("login.failed", email=email, user_id=user.id, deactivated=True)
+        log_security_event("login.failed", email=failure.email, user_id=user.id, deactivated=True)
         count_login("failure")
         raise AccountDeactivated
     count_login("success")

@@ -127,8 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         database_url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'fuzz.db'}"
         failed = []
         # The fuzzer also tries its own account's email with wrong passwords: with the usual
-        # throttle it would lock itself out after five.
-        with live_server(database_url, workdir, LOGIN_MAX_FAILURES="1000000") as server:
+        # throttle it would lock itself out after five; and it sends far more than 60 requests
+        # a minute to the auth routes, all from one address.
+        with live_server(
+            database_url,
+            workdir,
+            LOGIN_MAX_FAILURES="1000000",
+            AUTH_RATE_LIMIT="1000000/minute",
+        ) as server:
             for identity in prepare_identities(server):
                 print(f"\n==> schemathesis as the {identity.name} ({identity.email})", flush=True)
                 env = {

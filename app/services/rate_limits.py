@@ -1,0 +1,59 @@
+"""Fixed-window request counters in the database, shared by every worker and instance.
+
+One row per (route, client address, window): each request adds one to its row with a
+single atomic upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, on PostgreSQL and
+on SQLite alike), so concurrent requests on any number of processes never lose a count.
+The first request of a new window also deletes the rows of windows that have ended.
+"""
+
+import math
+
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import RateLimit
+from app.tables import AUTH_RATE_COUNTERS as COUNTERS
+
+COUNTER_KEY = (COUNTERS.c.route, COUNTERS.c.client_address, COUNTERS.c.window_start)
+
+
+async def count_request(
+    session: AsyncSession, route: str, client_address: str, rate: RateLimit, now: float
+) -> int | None:
+    """Count one request; the seconds until its window ends when it is over the limit,
+    else None. The caller commits."""
+    window_start = int(now) // rate.window_seconds * rate.window_seconds
+    window_end = window_start + rate.window_seconds
+    insert = (
+        postgresql.insert(COUNTERS)
+        if session.get_bind().dialect.name == "postgresql"
+        else sqlite.insert(COUNTERS)
+    )
+    statement = insert.values(
+        route=route,
+        client_address=client_address,
+        window_start=window_start,
+        requests=1,
+        expires_at=window_end,
+    )
+    upsert = statement.on_conflict_do_update(
+        index_elements=list(COUNTER_KEY), set_={"requests": COUNTERS.c.requests + 1}
+    ).returning(COUNTERS.c.requests)
+    requests: int = (await session.execute(upsert)).scalar_one()
+    if requests == 1:
+        await purge_ended_windows(session, now)
+    if requests > rate.requests:
+        return max(1, math.ceil(window_end - now))
+    return None
+
+
+async def purge_ended_windows(session: AsyncSession, now: float) -> None:
+    """Delete the counters of windows that have ended; rows another request is deleting
+    already are skipped, not waited for (no deadlocks between purges)."""
+    ended = (
+        select(*COUNTER_KEY)
+        .where(COUNTERS.c.expires_at <= math.floor(now))
+        .with_for_update(skip_locked=True)
+    )
+    await session.execute(delete(COUNTERS).where(tuple_(*COUNTER_KEY).in_(ended)))
