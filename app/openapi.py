@@ -15,7 +15,8 @@
   `WWW-Authenticate` on 401, `Retry-After` on 429 and 503.
 - A field of a response model that has a default is still always sent (the routes write
   every field), so it is required in every schema that only responses use: generated
-  clients then type it as present.
+  clients then type it as present. In request-only schemas a default is said in words,
+  and the field is optional in every generated client (see `_settle_defaults`).
 - An optional parameter or body is left out when it has no value: a query string or a
   header cannot carry null, and FastAPI reads a `null` body as no body. Their schemas offer
   no `null`, so generated clients do not send one.
@@ -34,6 +35,7 @@ router alone would name only the methods of the one route it tried).
 """
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from functools import cache
@@ -286,7 +288,7 @@ def complete_schema(schema: dict[str, Any]) -> None:
         _add_response_headers(operation)
     _declare_error_models(schema)
     _drop_unreferenced_components(schema)
-    _require_what_responses_always_send(schema)
+    _settle_defaults(schema)
     _declare_bearer_scheme(schema)
     _describe_token_form(schema, by_id["login_form"])
     _add_links(by_id)
@@ -421,10 +423,15 @@ def _without_null(node: dict[str, Any]) -> None:
         del node["default"]
 
 
-def _require_what_responses_always_send(schema: dict[str, Any]) -> None:
-    """Response models are written whole (by FastAPI, or by `json_response` in the same
-    shape): a field with a default is sent like any other. Components that requests use
-    too keep their defaults optional."""
+def _settle_defaults(schema: dict[str, Any]) -> None:
+    """What a field's default means depends on which way the model travels.
+
+    Response models are written whole (by FastAPI, or by `json_response` in the same
+    shape): a field with a default is sent like any other, so it is required. In a request
+    a field with a default may be left out; the default is said in words rather than as
+    `default`, which TypeScript generators read as "always present" and so make the field
+    required to send. A component both sides use keeps its schema as it is.
+    """
     in_requests: set[str] = set()
     in_responses: set[str] = set()
     for operation in operations(schema).values():
@@ -432,15 +439,28 @@ def _require_what_responses_always_send(schema: dict[str, Any]) -> None:
         in_requests |= _reachable(schema, operation.get("parameters", []))
         in_responses |= _reachable(schema, operation["responses"])
     components = schema["components"]["schemas"]
-    for name in sorted(in_responses - in_requests):
-        component = components[name]
-        properties = component.get("properties", {})
-        required = component.get("required", [])
-        defaulted = [field for field, field_schema in properties.items() if "default" in field_schema]
-        if defaulted:
-            component["required"] = [
-                field for field in properties if field in required or field in defaulted
-            ]
+    for name in in_responses - in_requests:
+        _require_defaulted_fields(components[name])
+    for name in in_requests - in_responses:
+        for field in components[name].get("properties", {}).values():
+            _default_in_words(field)
+
+
+def _require_defaulted_fields(component: dict[str, Any]) -> None:
+    properties: dict[str, Any] = component.get("properties", {})
+    required = set(component.get("required", []))
+    defaulted = {name for name, field in properties.items() if "default" in field}
+    if defaulted:
+        component["required"] = [name for name in properties if name in required | defaulted]
+
+
+def _default_in_words(field: dict[str, Any]) -> None:
+    if "default" in field:
+        default = json.dumps(field.pop("default"), ensure_ascii=False)
+        sentence = f"Left out, it is `{default}`."
+        field["description"] = (
+            f"{field['description']} {sentence}" if "description" in field else sentence
+        )
 
 
 def _declare_bearer_scheme(schema: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ reject unknown fields, so a client cannot set what the contract does not let it 
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NotRequired, TypeVar
 
 import orjson
 from pydantic import (
@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, Relationship, SQLModel
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
 from app.fields import (
     MAX_ITEMS_PER_REQUEST,

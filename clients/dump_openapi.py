@@ -13,14 +13,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import Settings  # noqa: E402 - the repository root is on the path first
-from app.main import create_app  # noqa: E402
+from app.config import Settings
+from app.main import create_app
 
 
 def openapi_json() -> str:
     with tempfile.TemporaryDirectory() as scratch:
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+            _env_file=None,
             database_url=f"sqlite+aiosqlite:///{scratch}/unused.db",
             secret_key="schema-dump-only-" + "x" * 32,
         )
