@@ -75,7 +75,7 @@ fuzz: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict app
+	$(BIN)/mypy --strict app clients/dump_openapi.py tests/test_generated_client.py
 
 ## bench: seed a database, serve the app and a baseline, drive both with wrk, print the table
 ## (SQLite; PostgreSQL with BENCH_ARGS=--postgres; results in bench/results/)
