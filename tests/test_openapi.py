@@ -56,7 +56,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
     ("post", "/auth/logout"): ("logout", {204, 400, 401, 413, 422, 503}),
     ("get", "/users/me"): ("read_me", {200, 401, 503}),
     ("get", "/users"): ("list_users", {200, 401, 403, 422, 503}),
-    ("patch", "/users/{user_id}"): ("update_user", {200, 400, 401, 403, 404, 413, 422, 503}),
+    ("patch", "/users/{user_id}"): (
+        "update_user",
+        {200, 400, 401, 403, 404, 409, 413, 422, 503},
+    ),
     # A token is optional on the menu, but one that is sent must be valid: hence 401.
     ("get", "/products"): ("list_products", {200, 401, 422, 503}),
     ("get", "/products/{product_id}"): ("read_product", {200, 401, 404, 422, 503}),

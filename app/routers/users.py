@@ -66,7 +66,8 @@ async def list_users(
     response_model=UserPublic,
     operation_id="update_user",
     summary="Activate, deactivate, promote or demote a user (admin)",
-    responses=error_responses(401, 403, 404, 413, 422),
+    # 409: the database refused the change (the user changed meanwhile).
+    responses=error_responses(401, 403, 404, 409, 413, 422),
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_user(

@@ -2201,6 +2201,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
+            /** @description Conflicts with the current state */
+            409: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
             /** @description Request body larger than 1 MiB */
             413: {
                 headers: {
