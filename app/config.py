@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     def use_an_async_driver(cls, value: str) -> str:
         return normalize_database_url(value)
 
+    events_ping_seconds: float = Field(default=15, gt=0)
+    events_max_streams_per_user: int = Field(default=5, ge=1)
+    events_retention_hours: float = Field(default=24, gt=0)
+
     @field_validator("secret_key")
     @classmethod
     def reject_blank_secret(cls, value: str) -> str:

@@ -113,3 +113,8 @@ class LoginThrottled(Throttled):
             f"Too many failed logins for this email; try again in {retry_after} seconds",
             retry_after,
         )
+
+
+class TooManyStreams(Throttled):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many open event streams; close one first", retry_after)

@@ -18,12 +18,13 @@ from app.config import Settings, get_settings
 from app.db import Database
 from app.docs import install_docs
 from app.error_handlers import install_error_handlers
+from app.events.broker import OrderEventBroker
 from app.logging_setup import configure_logging
 from app.metrics import forget_this_process
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware, SecurityHeadersMiddleware
 from app.openapi import install_openapi
 from app.request_context import RequestContextMiddleware
-from app.routers import auth, health, metrics, orders, products, users
+from app.routers import auth, events, health, metrics, orders, products, users
 
 logger = logging.getLogger("app")
 
@@ -50,8 +51,10 @@ TAGS = [
 # FastAPI tries the routers in the order they were included, each costing one look at its
 # prefix when the path is outside it (see `PrefixedRouter`): the routers serving the most
 # requests come first. The menu is read by every visitor, signed in or not, before any
-# order is placed. No two routers share a path prefix, so the order changes nothing else.
-ROUTERS_BY_TRAFFIC = (products, orders, users, auth, health)
+# order is placed. No two routers share a path prefix, so the order changes nothing else,
+# but for the order events: `/orders/events` comes before `/orders/{order_id}` of the
+# orders, which would take it for an order id (one more route tried per order request).
+ROUTERS_BY_TRAFFIC = (products, events, orders, users, auth, health)
 
 DATABASE_UNAVAILABLE = (
     sa_exc.OperationalError,
@@ -187,11 +190,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
     database = Database.from_settings(settings)
+    order_events = OrderEventBroker(database, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _tune_garbage_collector()
+        order_events.start_reading()
         yield
+        await order_events.stop()
         await database.dispose()
         forget_this_process()
 
@@ -206,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.order_events = order_events
 
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(HeadAsGetMiddleware)

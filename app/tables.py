@@ -20,6 +20,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Index,
+    Integer,
     MetaData,
     Table,
     UniqueConstraint,
@@ -415,6 +416,26 @@ def _core_table(model: type[SQLModel]) -> Table:
     return metadata.tables[str(model.__tablename__)]
 
 
+class OrderEvent(SQLModel, table=True):
+    """One change to an order, written in the transaction of the change: the log that
+    `GET /orders/events` streams and replays (see `app.events`)."""
+
+    __tablename__: ClassVar[str] = "order_events"
+    # Never reuse the id of a purged event: a client may still resume from it.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: int | None = Field(
+        default=None,
+        primary_key=True,
+        sa_type=BigInteger().with_variant(Integer, "sqlite"),  # SQLite: the rowid itself
+    )
+    kind: str = Field(max_length=32)
+    order_id: int
+    user_id: int = Field(description="The order's owner: who may see the event")
+    data: str = Field(sa_type=SAText, description="The order as JSON, right after the change")
+    created_at: datetime = timestamp_field()
+
+
 # The Core tables behind the table models. Statements on the hot paths select their
 # columns rather than the models' attributes: the rows are the same, without the ORM's
 # bookkeeping for each statement.
@@ -423,3 +444,4 @@ PRODUCTS = _core_table(Product)
 ORDERS = _core_table(Order)
 ITEMS = _core_table(OrderItem)
 KEYS = _core_table(IdempotencyKey)
+EVENTS = _core_table(OrderEvent)

@@ -15,6 +15,7 @@ is contacted.
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import sys
 import uuid
@@ -319,6 +320,76 @@ async def concurrent_order_creates(targets: Targets, headers: dict[str, str], pr
     return f"{CONCURRENT_WRITES} concurrent creates: {len(ids)} distinct orders, counted on both"
 
 
+EVENT_LATENCY_LIMIT = 2.0  # seconds, across instances (SPEC section 10)
+
+
+def expect_stream(response: httpx.Response) -> None:
+    """An event stream opened: its body is read as it comes, so only its status is checked."""
+    expect(response.status_code == 200, f"GET /orders/events answered {response.status_code}")
+
+
+async def _order_events(
+    response: httpx.Response, events: "asyncio.Queue[tuple[int, dict[str, Any]]]"
+) -> None:
+    """Put each event of an open `GET /orders/events` response (its id, its order) on
+    `events`."""
+    fields: dict[str, str] = {}
+    async for line in response.aiter_lines():
+        if line and not line.startswith(":"):
+            name, _, value = line.partition(": ")
+            fields[name] = value
+        elif not line and fields:
+            events.put_nowait((int(fields["id"]), json.loads(fields["data"])))
+            fields = {}
+
+
+async def _next_event(
+    events: "asyncio.Queue[tuple[int, dict[str, Any]]]", what: str
+) -> tuple[int, dict[str, Any]]:
+    try:
+        async with asyncio.timeout(EVENT_LATENCY_LIMIT):
+            return await events.get()
+    except TimeoutError:
+        raise CheckError(f"no event within {EVENT_LATENCY_LIMIT} s {what}") from None
+
+
+async def events_across(targets: Targets, headers: dict[str, str]) -> str:
+    """A stream on instance two sees an order placed through instance one within 2 s; after a
+    disconnect, changes made through one meanwhile are replayed on two, then it goes live."""
+    events: asyncio.Queue[tuple[int, dict[str, Any]]] = asyncio.Queue()
+    async with targets.two.stream("GET", "/orders/events", headers=headers) as response:
+        expect_stream(response)
+        reader = asyncio.create_task(_order_events(response, events))
+        started = asyncio.get_running_loop().time()
+        placed = expect_status(await targets.one.post("/orders", json={}, headers=headers), 201)
+        last_id, order = await _next_event(events, "on two of an order placed on one")
+        latency = asyncio.get_running_loop().time() - started
+        reader.cancel()
+    expect(order == placed.json(), f"the event carries {order}, not the order {placed.json()}")
+
+    missed = [
+        expect_status(await targets.one.post("/orders", json={}, headers=headers), 201).json()
+        for _ in range(3)
+    ]
+    events = asyncio.Queue()
+    resume = {**headers, "Last-Event-ID": str(last_id)}
+    async with targets.two.stream("GET", "/orders/events", headers=resume) as response:
+        expect_stream(response)
+        reader = asyncio.create_task(_order_events(response, events))
+        replayed = [await _next_event(events, "replayed on two") for _ in missed]
+        live = expect_status(await targets.one.post("/orders", json={}, headers=headers), 201)
+        after = await _next_event(events, "on two after the replay")
+        reader.cancel()
+    expect([order for _, order in replayed] == missed, f"replayed {replayed}, missed {missed}")
+    ids = [last_id] + [event_id for event_id, _ in replayed] + [after[0]]
+    expect(ids == sorted(set(ids)), f"event ids {ids} do not increase")
+    expect(after[1] == live.json(), f"the live event carries {after[1]}, not {live.json()}")
+    return (
+        f"seen on two {latency * 1000:.0f} ms after the order was placed on one; "
+        f"resumed on two after id {last_id}: {len(missed)} missed events replayed, then live"
+    )
+
+
 async def main_async(args: argparse.Namespace) -> int:
     # Idle connections are dropped after 2 s, before uvicorn's own 5 s keep-alive timeout:
     # with equal timeouts, a request could go out on a connection the server was closing
@@ -403,6 +474,11 @@ async def run_checks(targets: Targets, admin_email: str, admin_password: str) ->
     await report.check(
         f"{CONCURRENT_WRITES} concurrent order creates over both instances lose nothing",
         lambda: concurrent_order_creates(targets, customer, first_product),
+    )
+    await report.check(
+        "order events: a stream on two sees a change made on one within 2 s, and resumes "
+        "there with no gap",
+        lambda: events_across(targets, customer),
     )
 
     total = len(report.passed) + len(report.failed)

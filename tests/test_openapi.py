@@ -44,6 +44,7 @@ WITH_BODY = frozenset(
     }
 )
 FORM_BODY = "LoginForm"
+STREAM = ("get", "/orders/events")
 
 # (method, path) -> (operation id, every status code the operation can return): the codes
 # of docs/API.md, plus 400 (a body that cannot be decoded) and 413 on every route with
@@ -70,6 +71,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, set[int]]] = {
     ),
     ("post", "/orders"): ("create_order", {201, 400, 401, 404, 409, 413, 422, 503}),
     ("get", "/orders"): ("list_orders", {200, 401, 422, 503}),
+    ("get", "/orders/events"): ("stream_order_events", {200, 401, 422, 429, 503}),
     ("get", "/orders/{order_id}"): ("read_order", {200, 401, 404, 422, 503}),
     ("post", "/orders/{order_id}/items"): (
         "add_order_item",
@@ -149,8 +151,22 @@ def test_every_response_except_204_has_a_json_body_model(schema: dict[str, Any])
             if key == ("get", "/metrics") and code == "200":  # Prometheus' text format
                 assert set(response["content"]) == {"text/plain"}
                 continue
+            if key == STREAM:
+                continue  # text/event-stream: see the test below
             body_schema = response["content"]["application/json"]["schema"]
             assert resolve(schema, body_schema).get("properties"), (key, code)
+
+
+def test_the_event_stream_documents_its_media_type_event_names_and_data(
+    schema: dict[str, Any],
+) -> None:
+    success = all_operations(schema)[STREAM]["responses"]["200"]
+    [media_type] = success["content"]
+    assert media_type == "text/event-stream"
+    for kind in ("order.created", "order.updated", "order.completed", "order.cancelled"):
+        assert kind in success["description"]
+    data = success["content"][media_type]["x-event-data"]
+    assert resolve(schema, data) == schema["components"]["schemas"]["OrderPublic"]
 
 
 # The readiness check's 503 says which state it is in, besides why.

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
+from app.events.log import OrderEventKind, record_order_event
 from app.fields import MAX_ID
 from app.metrics import OrderEvent, count_order
 from app.openapi import BEARER_TOKEN_REQUIRED
@@ -117,6 +118,8 @@ async def create_order(
     404 when a product does not exist, 409 when one is not available.
     """
     created = await opening.create_order(session, caller_id, body or OrderCreate(), idempotency_key)
+    if not created.replayed:
+        await record_order_event(session, created.body, OrderEventKind.CREATED)
     await commit(session)
     if not created.replayed:
         count_order("created")
@@ -183,8 +186,9 @@ async def _committed(
     status_code: int = status.HTTP_200_OK,
     event: OrderEvent | None = None,
 ) -> Response:
-    """The changed order as the response, once its transaction has committed (and counted
-    in the `orders_total` metric when it is a change of status)."""
+    """The changed order as the response, once its transaction (with the change's event)
+    has committed; a change of status is counted in the `orders_total` metric."""
+    await record_order_event(session, order)
     await commit(session)
     if event is not None:
         count_order(event)

@@ -59,6 +59,37 @@ export interface paths {
         patch: operations["update_product"];
         trace?: never;
     };
+    "/orders/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A live stream of changes to your orders (every order for an admin)
+         * @description Server-Sent Events (`text/event-stream`) of every change to the orders you may see:
+         *     a customer their own, an admin every order. Event names: `order.created`,
+         *     `order.updated` (items added, changed or removed), `order.completed`,
+         *     `order.cancelled`; each event's `data` is the order (`OrderPublic`) right after the
+         *     change, and its `id` increases in commit order.
+         *
+         *     Reconnect with `Last-Event-ID` (as browsers' `EventSource` does by itself) to get every
+         *     kept event after it first: a reconnect loses nothing. The stream ends when the access
+         *     token that opened it expires, or when your account is deactivated; reconnect with a
+         *     fresh token. 429 past `EVENTS_MAX_STREAMS_PER_USER` open streams of yours.
+         *
+         *     Try it: `curl -N -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/orders/events`
+         */
+        get: operations["stream_order_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/orders": {
         parameters: {
             query?: never;
@@ -1259,6 +1290,99 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Database unavailable: retry later */
+            503: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    stream_order_events: {
+        parameters: {
+            query?: {
+                /** @description As the `Last-Event-ID` header (which wins when both are sent) */
+                last_event_id?: number;
+            };
+            header?: {
+                /** @description Resume after this event id: every kept event after it that you may see is sent first, then the live ones. Without it the stream starts with the changes committed after it opens. */
+                "Last-Event-ID"?: number;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of Server-Sent Events: each is
+             *
+             *     ```
+             *     id: <event id, increasing in commit order>
+             *     event: <one of order.created, order.updated, order.completed, order.cancelled>
+             *     data: <the order right after the change, as GET /orders/{order_id} returns it (OrderPublic)>
+             *     ```
+             *
+             *     with `data` on one line. A `: ping` comment line comes every `EVENTS_PING_SECONDS`. */
+            200: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example id: 42
+                     *     event: order.created
+                     *     data: {"status":"pending","total_cents":1800,"id":7,"user_id":3,"created_at":"2026-12-02T12:00:00Z","updated_at":"2026-12-02T12:00:00Z","items":[]}
+                     *
+                     *     : ping
+                     *
+                     *      */
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description The scheme to authenticate with: `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Invalid input: `detail` lists each problem */
+            422: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Too many open streams of yours on this server: see `Retry-After` */
+            429: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
             /** @description Database unavailable: retry later */
