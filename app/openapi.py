@@ -318,7 +318,7 @@ def readable_name(name: str) -> str:
 
 
 def _rename_components(schema: dict[str, Any]) -> None:
-    components: dict[str, Any] = schema.get("components", {}).get("schemas", {})
+    components: dict[str, Any] = schema.setdefault("components", {}).get("schemas", {})
     renamed = {name: readable_name(name) for name in components}
     if len(set(renamed.values())) != len(renamed):
         raise RuntimeError(f"two schema components get the same readable name: {renamed}")

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from app import tables
+from app.openapi import readable_name
 
 PUBLIC = frozenset(
     {
@@ -432,3 +433,18 @@ async def test_served_schema_is_the_completed_one(
     response = await client.get("/openapi.json")
     assert response.status_code == 200
     assert response.json() == schema
+
+
+@pytest.mark.parametrize(
+    ("generated", "readable"),
+    [
+        ("Page_OrderPublic_", "OrderPage"),
+        ("Body_login_form", "LoginForm"),
+        ("Body_reset_password", "ResetPasswordBody"),
+        ("UserPublic-Output", "UserPublic"),
+        ("UserPublic-Input", "UserPublicInput"),
+        ("OrderPublic", "OrderPublic"),
+    ],
+)
+def test_generated_component_names_are_made_readable(generated: str, readable: str) -> None:
+    assert readable_name(generated) == readable
