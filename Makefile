@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: install install-dev env run migrate test lint format lock clean bench multi-check \
-	chromium e2e fuzz client client-check
+.PHONY: install install-dev env run migrate test lint format lock clean bench bench-growth \
+	multi-check chromium e2e fuzz client client-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -81,6 +81,11 @@ lint: install-dev
 ## (SQLite; PostgreSQL with BENCH_ARGS=--postgres; results in bench/results/)
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## bench-growth: each read path at 500 orders, then grown in SQL to a million (SQLite;
+## PostgreSQL with BENCH_ARGS=--postgres); a few minutes per database
+bench-growth: install-dev
+	$(BIN)/python -m bench.growth $(BENCH_ARGS)
 
 ## multi-check: two instances on one PostgreSQL behind nginx share every piece of state
 multi-check: install-dev

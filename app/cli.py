@@ -228,6 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
     admin_parser.add_argument("--name", required=True, help="the admin's display name")
 
     commands.add_parser(
+        "purge",
+        help="delete what has expired (safe to run at any time)",
+        description="Delete expired refresh tokens, failed logins past the throttle's "
+        "window, expired idempotency keys and everything else that expires, in small "
+        "batches. Safe to run at any time, from cron or a timer, beside running servers "
+        "(which also purge every PURGE_INTERVAL_SECONDS).",
+    )
+
+    commands.add_parser(
         "seed-demo",
         help="add a small demo menu (safe to run twice)",
         description="Add a small demo menu; products already there are left alone.",
@@ -243,6 +252,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> str | None:
             create_admin(args.email, args.name, read_admin_password, settings)
         ),
         "seed-demo": lambda: asyncio.run(seed_demo(settings)),
+        "purge": lambda: asyncio.run(purge(settings)),
     }
     return handlers[args.command]()
 
@@ -258,6 +268,18 @@ async def seed_demo(settings: Settings) -> str:
     finally:
         await database.dispose()
     return f"Demo menu ready ({added} products added)"
+
+
+async def purge(settings: Settings) -> str:
+    from app.services.purge import describe, purge_everything
+
+    _check_sqlite_file(settings)
+    database = Database.from_settings(settings)
+    try:
+        purged = await purge_everything(database.write_sessions, settings)
+    finally:
+        await database.dispose()
+    return f"Purged {describe(purged)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     events_ping_seconds: float = Field(default=15, gt=0)
     events_max_streams_per_user: int = Field(default=5, ge=1)
     events_retention_hours: float = Field(default=24, gt=0)
+    # Seconds between a server's purges of what has expired (SPEC §12); 0: no purge in
+    # the server (run `python -m app purge` from cron or a timer instead).
+    purge_interval_seconds: float = Field(default=300, ge=0)
 
     @field_validator("secret_key")
     @classmethod

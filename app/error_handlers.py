@@ -7,6 +7,7 @@ the happy path pays nothing for them.
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
@@ -17,6 +18,7 @@ from app.errors import (
     DataChanged,
     DomainError,
     Forbidden,
+    InvalidPage,
     NotFound,
     Throttled,
     Unauthorized,
@@ -46,7 +48,16 @@ STATUS_OF: dict[type[DomainError], tuple[int, HeadersOf]] = {
     NotFound: (status.HTTP_404_NOT_FOUND, _no_headers),
     Conflict: (status.HTTP_409_CONFLICT, _no_headers),
     Throttled: (status.HTTP_429_TOO_MANY_REQUESTS, _retry_after),
+    InvalidPage: (status.HTTP_422_UNPROCESSABLE_CONTENT, _no_headers),
 }
+
+
+def _detail_of(error: DomainError) -> str | list[dict[str, Any]]:
+    """The body's `detail`: the error's own, or for a 422 the list of problems every 422
+    carries, this one naming its query parameter as FastAPI names those it refuses."""
+    if isinstance(error, InvalidPage):
+        return [{"type": "value_error", "loc": ["query", error.parameter], "msg": error.detail}]
+    return error.detail
 
 
 def error_response(error: DomainError) -> JSONResponse:
@@ -55,7 +66,7 @@ def error_response(error: DomainError) -> JSONResponse:
     family = next(cls for cls in type(error).__mro__ if cls in STATUS_OF)
     status_code, headers_of = STATUS_OF[family]
     return JSONResponse(
-        {"detail": error.detail}, status_code=status_code, headers=headers_of(error)
+        {"detail": _detail_of(error)}, status_code=status_code, headers=headers_of(error)
     )
 
 

@@ -34,6 +34,13 @@ class Unauthorized(DomainError):
     """The caller could not be identified: a missing, invalid or stale credential."""
 
 
+class InvalidPage(DomainError):
+    """A page that cannot be served as asked: a cursor or an offset the lists refuse.
+    `parameter` names the query parameter at fault."""
+
+    parameter = "cursor"
+
+
 class Throttled(DomainError):
     """Too many attempts: the caller may try again in `retry_after` seconds."""
 
@@ -118,3 +125,18 @@ class LoginThrottled(Throttled):
 class TooManyStreams(Throttled):
     def __init__(self, retry_after: int) -> None:
         super().__init__("Too many open event streams; close one first", retry_after)
+
+
+class InvalidCursor(InvalidPage):
+    detail = "Invalid cursor: pass a `next_cursor` exactly as a page of this list returned it"
+
+
+class CursorWithOffset(InvalidPage):
+    detail = "Pass either `cursor` or `offset`, not both"
+    parameter = "offset"
+
+
+class OffsetTooDeep(InvalidPage):
+    """Offsets serve the first pages; a client reads further by cursor."""
+
+    parameter = "offset"

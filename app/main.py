@@ -1,5 +1,7 @@
 """The app factory: routers, middleware, exception handlers, docs and lifespan."""
 
+import asyncio
+import contextlib
 import gc
 import logging
 import math
@@ -23,8 +25,10 @@ from app.logging_setup import configure_logging
 from app.metrics import forget_this_process
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware, SecurityHeadersMiddleware
 from app.openapi import install_openapi
+from app.paging import CursorCodec
 from app.request_context import RequestContextMiddleware
 from app.routers import auth, events, health, metrics, orders, products, users
+from app.services.purge import run_periodically
 
 logger = logging.getLogger("app")
 
@@ -33,7 +37,9 @@ An ordering backend for a restaurant: customers sign up, browse the menu and pla
 admins manage the menu, every order and the users.
 
 * Money is always an integer number of **cents**; timestamps are UTC, ISO 8601.
-* Lists are pages: `{"data": [...], "count", "limit", "offset"}`, newest first.
+* Lists are pages, newest first: `{"data": [...], "count", "count_exact", "limit", "offset",
+  "next_cursor"}`. Read on by passing `next_cursor` as `cursor` until it is null; `offset`
+  serves the first pages (up to 10,000); `count` is exact up to 10,000.
 * Every error body is `{"detail": ...}`.
 * Every `GET` also answers `HEAD`: the same status and headers, no body.
 * Log in with **Authorize** (your email as the username), then try any route.
@@ -195,9 +201,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         _tune_garbage_collector()
+        purging = (
+            asyncio.create_task(
+                run_periodically(database.write_sessions, settings, settings.purge_interval_seconds)
+            )
+            if settings.purge_interval_seconds
+            else None
+        )
         order_events.start_reading()
         yield
         await order_events.stop()
+        if purging is not None:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
         await database.dispose()
         forget_this_process()
 
@@ -213,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.order_events = order_events
+    app.state.cursors = CursorCodec(settings.secret_key)
 
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(HeadAsGetMiddleware)

@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic import Field as PydanticField
 from sqlalchemy import (
+    DDL,
     BigInteger,
     CheckConstraint,
     Index,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
@@ -70,6 +72,10 @@ class UserBase(SQLModel):
 
 class User(UserBase, table=True):
     __tablename__: ClassVar[str] = "users"
+    __table_args__ = (
+        # The list of users, newest first, with the id as its tie-breaker and cursor.
+        Index("ix_users_created_at", "created_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     hashed_password: str = Field(max_length=100)
@@ -119,7 +125,8 @@ class RefreshToken(SQLModel, table=True):
     jti: str = Field(primary_key=True, max_length=64)
     family_id: str = Field(max_length=64, index=True)
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
-    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    # Indexed for the purge, which deletes the expired ones a batch at a time.
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = timestamp_field()
 
@@ -164,12 +171,23 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list, newest first."""
+    """One page of a list, newest first. Read on with `next_cursor`: pass it as `cursor`
+    for the page after this one."""
 
     data: list[T]
-    count: int = PydanticField(description="How many items match, over all pages")
+    count: int = PydanticField(
+        description="How many items match, over all pages: exact up to 10,000; when more "
+        "match, 10,000 (and `count_exact` is false)"
+    )
+    count_exact: bool = PydanticField(
+        description="Whether `count` is exact: false when more than 10,000 items match"
+    )
     limit: int
-    offset: int
+    offset: int = PydanticField(description="Items skipped: the request's `offset`, 0 by cursor")
+    next_cursor: str | None = PydanticField(
+        description="The page after this one: pass it as `cursor`, with the same filters. "
+        "null on the last page. Opaque: use it exactly as it is"
+    )
 
 
 class Message(SQLModel):
@@ -229,8 +247,10 @@ class ProductBase(SQLModel):
 class Product(ProductBase, table=True):
     __tablename__: ClassVar[str] = "products"
     __table_args__ = (
-        # The public menu, newest first, and its count: read in order, no sort per request.
+        # The public menu, newest first, and its count: read in order, no sort per request;
+        # the whole menu (admins) likewise.
         Index("ix_products_is_available_created_at", "is_available", "created_at", "id"),
+        Index("ix_products_created_at", "created_at", "id"),
         CheckConstraint(f"price_cents BETWEEN 1 AND {MAX_PRICE_CENTS}", name="price_cents_range"),
     )
 
@@ -352,10 +372,12 @@ class Order(OrderBase, table=True):
     __tablename__: ClassVar[str] = "orders"
     __table_args__ = (
         # A customer's orders, newest first; everyone's orders (admins), newest first; the
-        # status filter. Each ends with the id, the listing's tie-breaker.
+        # status filter, alone and with a user's. Each ends with the id, the listing's
+        # tie-breaker: a page, at any cursor, is one range of one of them.
         Index("ix_orders_user_id_created_at", "user_id", "created_at", "id"),
         Index("ix_orders_created_at", "created_at", "id"),
         Index("ix_orders_status_created_at", "status", "created_at", "id"),
+        Index("ix_orders_user_id_status_created_at", "user_id", "status", "created_at", "id"),
         CheckConstraint("total_cents >= 0", name="total_cents_not_negative"),
         {"sqlite_autoincrement": True},
     )
@@ -409,7 +431,117 @@ class IdempotencyKey(SQLModel, table=True):
     order_id: int = Field(foreign_key="orders.id", ondelete="CASCADE", index=True)
     response_status: int
     response_body: str = Field(sa_type=SAText)
-    created_at: datetime = timestamp_field()
+    # Indexed for the purge, which deletes the expired ones a batch at a time.
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
+    )
+
+
+EVERYONE = 0
+"""`order_counts.user_id` of the counts over every user's orders."""
+ANY_STATUS = ""
+"""`order_counts.status` of the counts over every status."""
+
+
+class OrderCount(SQLModel, table=True):
+    """How many orders there are per user and status, per user, per status and in all:
+    a page of orders tells its count with one lookup here instead of counting rows.
+
+    Kept by triggers on `orders` (see `ORDER_COUNT_TRIGGERS`), in the transaction of every
+    change: whatever inserts, deletes (a user's deletion cascading included) or changes an
+    order's status, the counts change with it.
+    """
+
+    __tablename__: ClassVar[str] = "order_counts"
+
+    user_id: int = Field(primary_key=True, description=f"{EVERYONE}: every user")
+    status: str = Field(primary_key=True, max_length=16, description="empty: every status")
+    orders: int = Field(sa_type=BigInteger)
+
+
+def _count_keys(row: str, change: int | None = None) -> str:
+    """The four counts an order of `row` (NEW, OLD or a transition table) is in, as SQL
+    row values, each with `change` when given."""
+    keys = (
+        f"{EVERYONE}, '{ANY_STATUS}'",
+        f"{EVERYONE}, {row}.status",
+        f"{row}.user_id, '{ANY_STATUS}'",
+        f"{row}.user_id, {row}.status",
+    )
+    with_change = "" if change is None else f", {change}"
+    return ", ".join(f"({key}{with_change})" for key in keys)
+
+
+def _sqlite_count_change(row: str, change: int) -> str:
+    return (
+        f"INSERT INTO order_counts (user_id, status, orders) VALUES {_count_keys(row, change)} "  # noqa: S608 - constants only
+        "ON CONFLICT (user_id, status) DO UPDATE SET orders = orders + excluded.orders;"
+    )
+
+
+def _postgresql_statement_count(function: str, rows: str, sign: str) -> str:
+    """A function for a statement-level trigger: the counts of the statement's rows (the
+    transition table `rows`), added (`sign` empty) or taken away (`-`), in one upsert. Its
+    rows are sorted, so concurrent transactions lock the counts in one order: no deadlock."""
+    return f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO order_counts (user_id, status, orders)
+  SELECT key.user_id, key.status, {sign}count(*)
+  FROM {rows} CROSS JOIN LATERAL (VALUES {_count_keys(rows)}) AS key (user_id, status)
+  GROUP BY key.user_id, key.status
+  ORDER BY key.user_id, key.status
+  ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
+  RETURN NULL;
+END $$"""  # noqa: S608 - built from constants only
+
+
+POSTGRESQL_STATUS_CHANGE = f"""
+CREATE OR REPLACE FUNCTION order_counts_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO order_counts (user_id, status, orders)
+  SELECT key.user_id, key.status, sum(key.change)
+  FROM (VALUES {_count_keys("OLD", -1)}, {_count_keys("NEW", 1)}) AS key (user_id, status, change)
+  GROUP BY key.user_id, key.status
+  HAVING sum(key.change) <> 0
+  ORDER BY key.user_id, key.status
+  ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
+  RETURN NULL;
+END $$"""  # noqa: S608 - built from constants only
+
+COUNTED_CHANGE = "AFTER UPDATE OF status, user_id ON orders FOR EACH ROW WHEN"
+ORDER_COUNT_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        _postgresql_statement_count("order_counts_on_insert", "added", ""),
+        _postgresql_statement_count("order_counts_on_delete", "removed", "-"),
+        POSTGRESQL_STATUS_CHANGE,
+        "CREATE TRIGGER orders_counted_on_insert AFTER INSERT ON orders "
+        "REFERENCING NEW TABLE AS added FOR EACH STATEMENT "
+        "EXECUTE FUNCTION order_counts_on_insert()",
+        "CREATE TRIGGER orders_counted_on_delete AFTER DELETE ON orders "
+        "REFERENCING OLD TABLE AS removed FOR EACH STATEMENT "
+        "EXECUTE FUNCTION order_counts_on_delete()",
+        f"CREATE TRIGGER orders_counted_on_update {COUNTED_CHANGE} "
+        "(OLD.status IS DISTINCT FROM NEW.status OR OLD.user_id IS DISTINCT FROM NEW.user_id) "
+        "EXECUTE FUNCTION order_counts_on_update()",
+    ),
+    "sqlite": (
+        "CREATE TRIGGER orders_counted_on_insert AFTER INSERT ON orders BEGIN "
+        f"{_sqlite_count_change('NEW', 1)} END",
+        "CREATE TRIGGER orders_counted_on_delete AFTER DELETE ON orders BEGIN "
+        f"{_sqlite_count_change('OLD', -1)} END",
+        f"CREATE TRIGGER orders_counted_on_update {COUNTED_CHANGE} "
+        "OLD.status IS NOT NEW.status OR OLD.user_id IS NOT NEW.user_id BEGIN "
+        f"{_sqlite_count_change('OLD', -1)} {_sqlite_count_change('NEW', 1)} END",
+    ),
+}
+"""The triggers that keep `order_counts`, per dialect (the migration that made them holds
+the same SQL). Created with the tables by `metadata.create_all` too."""
+
+for _dialect, _statements in ORDER_COUNT_TRIGGERS.items():
+    for _statement in _statements:
+        _trigger = DDL(_statement)  # type: ignore[no-untyped-call]
+        event.listen(metadata, "after_create", _trigger.execute_if(dialect=_dialect))
 
 
 def _core_table(model: type[SQLModel]) -> Table:
@@ -445,3 +577,6 @@ ORDERS = _core_table(Order)
 ITEMS = _core_table(OrderItem)
 KEYS = _core_table(IdempotencyKey)
 EVENTS = _core_table(OrderEvent)
+COUNTS = _core_table(OrderCount)
+REFRESH_TOKENS = _core_table(RefreshToken)
+LOGIN_FAILURES = _core_table(LoginFailure)

@@ -1,5 +1,12 @@
+"""`python -m bench`: the hot paths (bench.run); with `--growth`, the data-growth run
+(bench.growth) with the other arguments."""
+
 import sys
 
-from bench.run import main
+from bench import growth, run
 
-sys.exit(main())
+arguments = sys.argv[1:]
+if "--growth" in arguments:
+    arguments.remove("--growth")
+    sys.exit(growth.main(arguments))
+sys.exit(run.main(arguments))

@@ -245,8 +245,9 @@ async def test_create_admin_with_an_unreachable_database_exits_1_with_one_line(
         (("migrate",), "Alembic"),
         (("create-admin",), "ADMIN_PASSWORD"),
         (("seed-demo",), "demo menu"),
+        (("purge",), "expired"),
     ],
-    ids=["main", "serve", "migrate", "create-admin", "seed-demo"],
+    ids=["main", "serve", "migrate", "create-admin", "seed-demo", "purge"],
 )
 def test_every_command_has_help(
     monkeypatch: pytest.MonkeyPatch,

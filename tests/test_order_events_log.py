@@ -149,7 +149,7 @@ async def test_purging_deletes_the_events_past_their_retention_only(
         )
         await session.commit()
     async with app.state.db.write_sessions() as session:
-        purged = await purge_expired_events(session, utcnow(), timedelta(hours=24))
+        purged = await purge_expired_events(session, utcnow(), timedelta(hours=24), 200)
         await session.commit()
     assert purged == 2
     assert [row[0] for row in await event_rows(app)] == [newest]
@@ -161,7 +161,7 @@ async def test_purging_when_every_event_expired_deletes_them_all(
     await open_order(client, customer)
     async with app.state.db.write_sessions() as session:
         purged = await purge_expired_events(
-            session, utcnow() + timedelta(hours=25), timedelta(hours=24)
+            session, utcnow() + timedelta(hours=25), timedelta(hours=24), 200
         )
         await session.commit()
         assert purged == 1

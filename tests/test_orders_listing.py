@@ -64,7 +64,14 @@ async def test_customer_filtering_on_someone_else_gets_an_empty_page(
     response = await client.get("/orders", params={"user_id": other.id}, headers=customer.headers)
 
     assert response.status_code == 200
-    assert response.json() == {"data": [], "count": 0, "limit": 20, "offset": 0}
+    assert response.json() == {
+        "data": [],
+        "count": 0,
+        "count_exact": True,
+        "limit": 20,
+        "offset": 0,
+        "next_cursor": None,
+    }
 
 
 async def test_customer_filtering_on_themselves_sees_their_orders(
@@ -196,7 +203,14 @@ async def test_an_empty_page_past_the_end_still_tells_the_count(
     with count_statements(app) as statements:
         response = await client.get("/orders", params={"offset": 5}, headers=caller.headers)
 
-    assert response.json() == {"data": [], "count": 1, "limit": 20, "offset": 5}
+    assert response.json() == {
+        "data": [],
+        "count": 1,
+        "count_exact": True,
+        "limit": 20,
+        "offset": 5,
+        "next_cursor": None,
+    }
     assert len(statements) == statements_run
 
 

@@ -58,13 +58,27 @@ async def test_menu_page_past_the_end_still_tells_the_count(
 
     response = await client.get("/products", params={"offset": 10})
 
-    assert response.json() == {"data": [], "count": 3, "limit": 20, "offset": 10}
+    assert response.json() == {
+        "data": [],
+        "count": 3,
+        "count_exact": True,
+        "limit": 20,
+        "offset": 10,
+        "next_cursor": None,
+    }
 
 
 async def test_empty_menu(client: httpx.AsyncClient) -> None:
     response = await client.get("/products")
 
-    assert response.json() == {"data": [], "count": 0, "limit": 20, "offset": 0}
+    assert response.json() == {
+        "data": [],
+        "count": 0,
+        "count_exact": True,
+        "limit": 20,
+        "offset": 0,
+        "next_cursor": None,
+    }
 
 
 async def test_a_menu_page_is_one_statement(

@@ -81,7 +81,9 @@ def test_a_page_is_written_as_its_model_writes_it() -> None:
     page = {
         "data": [_order(name, at) for name, at in zip(AWKWARD_TEXTS, TIMESTAMPS, strict=False)],
         "count": 41,
+        "count_exact": True,
         "limit": 4,
         "offset": 0,
+        "next_cursor": "MS4xNzk2MjIwOTU5LjQy",
     }
     assert public_json(page) == _as_the_model_writes_it(Page[OrderPublic], page)

@@ -9,6 +9,7 @@ FAST_PATHS says: the direct path is what these tests are about.
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import asyncpg
@@ -41,6 +42,10 @@ PARAMS = {
     "offset": 0,
     "status": OrderStatus.PENDING,
     "user_id": 0,
+    "count_user_id": 0,
+    "count_status": "",
+    "after_created_at": datetime(2100, 1, 1, tzinfo=UTC),  # after it: every order
+    "after_id": 0,
 }
 
 
@@ -63,11 +68,14 @@ async def reader(app: FastAPI) -> AsyncIterator[AsyncSession]:
 
 
 HOT_READS = {
-    "menu": MENU_PAGE[False],
+    "menu": MENU_PAGE[False, False],
+    "menu by cursor": MENU_PAGE[False, True],
     "order": READ_ORDER,
-    "own page": OWN_PAGE[False, False],
-    "own page by status and user": OWN_PAGE[True, True],
-    "everyone's page by status": EVERYONES_PAGE[True, False],
+    "own page": OWN_PAGE[False, False, False],
+    "own page by status and user": OWN_PAGE[True, True, False],
+    "own page by cursor": OWN_PAGE[False, False, True],
+    "everyone's page by status": EVERYONES_PAGE[True, False, False],
+    "everyone's page by status and cursor": EVERYONES_PAGE[True, False, True],
 }
 
 

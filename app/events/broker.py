@@ -19,7 +19,7 @@ Each stream has a bounded buffer: a stream whose client stops reading is cut off
 `STREAM_BUFFER_EVENTS` events wait for it (it resumes with `Last-Event-ID`, losing
 nothing). The reader also checks, every half ping interval, that the users with open
 streams are still active (one query for all of them), ending the streams of those who are
-not, and deletes the events past their retention every `PURGE_SECONDS`.
+not. Events past their retention are deleted by `app.services.purge`.
 """
 
 import asyncio
@@ -29,7 +29,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -37,16 +36,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import Database
-from app.events.log import NOTIFY_CHANNEL, purge_expired_events, readers
+from app.events.log import NOTIFY_CHANNEL, readers
 from app.metrics import event_streams_open
 from app.tables import EVENTS, USERS
-from app.timestamps import utcnow
 
 logger = logging.getLogger("app.events")
 
 READ_BATCH = 100
 POLL_SECONDS = 1.0
-PURGE_SECONDS = 600.0
 STREAM_BUFFER_EVENTS = 256
 USERS_CHECKED_AT_ONCE = 500
 
@@ -161,7 +158,6 @@ class OrderEventBroker:
         self._database = database
         self._max_streams = settings.events_max_streams_per_user
         self._user_check_seconds = settings.events_ping_seconds / 2
-        self._retention = timedelta(hours=settings.events_retention_hours)
         self._is_postgresql = database.engine.dialect.name == "postgresql"
         self.last_id: int | None = None
         self._finding_the_end = asyncio.Lock()
@@ -250,7 +246,7 @@ class OrderEventBroker:
     # ------------------------------------------------------------ reading
 
     async def _read_forever(self) -> None:
-        next_user_check = next_purge = time.monotonic()
+        next_user_check = time.monotonic()
         while True:
             try:
                 if self._is_postgresql:
@@ -261,9 +257,6 @@ class OrderEventBroker:
                 if time.monotonic() >= next_user_check:
                     next_user_check = time.monotonic() + self._user_check_seconds
                     await self._end_streams_of_inactive_users()
-                if time.monotonic() >= next_purge:
-                    next_purge = time.monotonic() + PURGE_SECONDS
-                    await self._purge()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -314,13 +307,6 @@ class OrderEventBroker:
                 self._admin_streams.add(subscription)
             else:
                 self._admin_streams.discard(subscription)
-
-    async def _purge(self) -> None:
-        async with self._database.write_sessions() as session:
-            purged = await purge_expired_events(session, utcnow(), self._retention)
-            await session.commit()
-        if purged:
-            logger.info("purged %d order events past their retention", purged)
 
     # ------------------------------------------------------------ PostgreSQL notifications
 

@@ -165,13 +165,25 @@ OLDEST_KEPT = (
 # by walking the primary key from its start, past the rows about to go (no index on the
 # time needed, so no second index to write at every change).
 PURGE_EXPIRED = delete(EVENTS).where(
-    EVENTS.c.id < func.coalesce(OLDEST_KEPT, select(func.max(EVENTS.c.id) + 1).scalar_subquery())
+    EVENTS.c.id.in_(
+        select(EVENTS.c.id)
+        .where(
+            EVENTS.c.id
+            < func.coalesce(OLDEST_KEPT, select(func.max(EVENTS.c.id) + 1).scalar_subquery())
+        )
+        .order_by(EVENTS.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .scalar_subquery()
+    )
 )
 
 
-async def purge_expired_events(session: AsyncSession, now: datetime, retention: timedelta) -> int:
-    """Delete the events older than `retention` at `now`; how many went. The caller commits."""
-    result = await session.execute(PURGE_EXPIRED, {"kept_since": now - retention})
+async def purge_expired_events(
+    session: AsyncSession, now: datetime, retention: timedelta, limit: int
+) -> int:
+    """Delete at most `limit` of the events older than `retention` at `now`, the oldest
+    first; how many went. The caller commits (see `app.services.purge`)."""
+    result = await session.execute(PURGE_EXPIRED, {"kept_since": now - retention, "limit": limit})
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -8,6 +8,7 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from app.fields import MAX_ID
+from app.paging import MAX_CURSOR_LENGTH, MAX_OFFSET
 from app.tables import ErrorDetail, ValidationErrorDetail, public_json
 
 
@@ -68,7 +69,23 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 # absent just takes its default.
 DEFAULT_LIMIT = 20
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page")]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID, description="Items to skip")]
+Offset = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        description=f"Items to skip, 0 to {MAX_OFFSET:,} (default 0); not with `cursor`. "
+        "Past the first pages, follow `next_cursor` instead",
+        json_schema_extra={"maximum": MAX_OFFSET},
+    ),
+]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR_LENGTH,
+        description="Where the page starts: a page's `next_cursor`, exactly as it was "
+        "returned, with the same filters. Not with `offset`",
+    ),
+]
 
 
 def id_path(name: str) -> Any:

@@ -2,13 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Query, Request, Response, status
 
 from app.db import SessionDep
 from app.errors import ProductNameTaken
 from app.openapi import BEARER_TOKEN_OPTIONAL, BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
+    Cursor,
     Limit,
     Offset,
     PrefixedRouter,
@@ -35,10 +36,12 @@ ProductId = Annotated[int, id_path("product")]
     openapi_extra=BEARER_TOKEN_OPTIONAL,
 )
 async def list_products(
+    request: Request,
     session: SessionDep,
     caller_id: OptionalTokenUserId,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
+    offset: Offset = None,
+    cursor: Cursor = None,
     include_unavailable: Annotated[
         bool, Query(description="Admins only: list unavailable products too")
     ] = False,
@@ -46,11 +49,22 @@ async def list_products(
     """Available products, to anyone, no token needed. An admin (with a bearer token) may
     add `include_unavailable=true` to see the whole menu. For anyone else the flag has no
     effect: it widens only what the caller may see, like every filter here. A bearer token
-    that is sent must be valid (401 otherwise), even though none is needed."""
+    that is sent must be valid (401 otherwise), even though none is needed.
+
+    Page through with `next_cursor` (pass it as `cursor`, with the same
+    `include_unavailable`) until it is null; `offset` serves the first pages (at most
+    10,000)."""
     is_admin = await caller_is_admin(session, caller_id)  # a gone user's token: 401, always
     everything = include_unavailable and is_admin
     return json_response(
-        await products.menu_page(session, everything=everything, limit=limit, offset=offset)
+        await products.menu_page(
+            session,
+            request.app.state.cursors,
+            everything=everything,
+            limit=limit,
+            offset=offset,
+            cursor=cursor,
+        )
     )
 
 

@@ -1,14 +1,15 @@
 """The caller's own account, and user management for admins."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Request, status
 
 from app.db import SessionDep
 from app.logging_setup import log_security_event
 from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
+    Cursor,
     Limit,
     Offset,
     PrefixedRouter,
@@ -52,13 +53,18 @@ async def patch_me() -> None:
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def list_users(
+    request: Request,
     _admin: AdminUser,
     session: SessionDep,
     limit: Limit = DEFAULT_LIMIT,
-    offset: Offset = 0,
-) -> Page[User]:
-    """Every user, newest first."""
-    return await users.list_users(session, limit=limit, offset=offset)
+    offset: Offset = None,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Every user, newest first. Page through with `next_cursor` (pass it as `cursor`)
+    until it is null; `offset` serves the first pages (at most 10,000)."""
+    return await users.list_users(
+        session, request.app.state.cursors, limit=limit, offset=offset, cursor=cursor
+    )
 
 
 @router.patch(

@@ -11,6 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import read_rows
 from app.errors import ProductNotFound
+from app.paging import (
+    CursorCodec,
+    PagedList,
+    Position,
+    after_position,
+    check_offset,
+    page,
+    position_params,
+)
 from app.services.counting import count_of
 from app.tables import PRODUCTS, Product, ProductCreate, ProductPublic, ProductUpdate
 
@@ -22,20 +31,28 @@ def _shown(*, everything: bool) -> list[ColumnElement[bool]]:
     return [] if everything else [PRODUCTS.c.is_available]
 
 
-def _menu_page(*, everything: bool) -> Select[Any]:
-    """A page of the menu, newest first, each row carrying the count of the whole menu."""
-    count = count_of(PRODUCTS, *_shown(everything=everything))
+def _menu_page(*, everything: bool, by_cursor: bool) -> Select[Any]:
+    """A page of the menu, newest first (after the cursor's position when there is one),
+    each row carrying the menu's count. One row more than the page, when there is one,
+    tells that another page follows."""
+    shown = _shown(everything=everything)
+    after = [after_position(PRODUCTS.c.created_at, PRODUCTS.c.id)] if by_cursor else []
     return (
-        select(*PUBLIC_COLUMNS, count.label("count"))
-        .where(*_shown(everything=everything))
+        select(*PUBLIC_COLUMNS, count_of(PRODUCTS, *shown).label("count"))
+        .where(*shown, *after)
         .order_by(PRODUCTS.c.created_at.desc(), PRODUCTS.c.id.desc())
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=Integer))
     )
 
 
-# Keyed by `everything`: the whole menu (for an admin who asks), or what is available.
-MENU_PAGE = {everything: _menu_page(everything=everything) for everything in (False, True)}
+# Keyed by (everything, by_cursor): the whole menu (for an admin who asks), or what is
+# available; from an offset, or after a cursor's position.
+MENU_PAGE = {
+    (everything, by_cursor): _menu_page(everything=everything, by_cursor=by_cursor)
+    for everything in (False, True)
+    for by_cursor in (False, True)
+}
 MENU_COUNT = {
     everything: count_of(PRODUCTS, *_shown(everything=everything)) for everything in (False, True)
 }
@@ -61,16 +78,31 @@ def _products_json(rows: Iterable[Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 async def menu_page(
-    session: AsyncSession, *, everything: bool, limit: int, offset: int
+    session: AsyncSession,
+    codec: CursorCodec,
+    *,
+    everything: bool,
+    limit: int,
+    offset: int | None = None,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
     """A page of the menu, newest first, with the count over all pages: the available
-    products, or with `everything` the unavailable ones too."""
-    rows = await read_rows(session, MENU_PAGE[everything], {"limit": limit, "offset": offset})
+    products, or with `everything` the unavailable ones too; from `offset`, or after the
+    position `cursor` marks (`InvalidPage`, of its kinds, for bad ones)."""
+    skip = check_offset(offset, cursor)
+    position = None if cursor is None else codec.decode(PagedList.PRODUCTS, cursor)
+    params = {"limit": limit + 1, "offset": skip, **position_params(position)}
+    rows = await read_rows(session, MENU_PAGE[everything, position is not None], params)
     if rows:
-        *_product, count = rows[0]
+        *_product, matching = rows[0]
     else:  # past the last page (or an empty menu): the count still has to be told
-        count = await session.scalar(MENU_COUNT[everything]) if offset else 0
-    return {"data": _products_json(rows), "count": count, "limit": limit, "offset": offset}
+        matching = await session.scalar(MENU_COUNT[everything]) if skip or position else 0
+    menu = _products_json(rows[:limit])
+    next_cursor = None
+    if len(rows) > limit:
+        last = menu[-1]
+        next_cursor = codec.encode(PagedList.PRODUCTS, Position(last["created_at"], last["id"]))
+    return page(menu, limit=limit, offset=skip, matching=matching, next_cursor=next_cursor)
 
 
 async def read_product(

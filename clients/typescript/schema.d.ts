@@ -17,6 +17,10 @@ export interface paths {
          *     add `include_unavailable=true` to see the whole menu. For anyone else the flag has no
          *     effect: it widens only what the caller may see, like every filter here. A bearer token
          *     that is sent must be valid (401 otherwise), even though none is needed.
+         *
+         *     Page through with `next_cursor` (pass it as `cursor`, with the same
+         *     `include_unavailable`) until it is null; `offset` serves the first pages (at most
+         *     10,000).
          */
         get: operations["list_products"];
         put?: never;
@@ -103,6 +107,11 @@ export interface paths {
          *
          *     Filters narrow what you may see and never widen it: `user_id` is meant for admins; a
          *     customer's `user_id` naming someone else matches nothing (an empty page, not a 403).
+         *
+         *     Page through with `next_cursor`: pass it as `cursor` (with the same filters) for the
+         *     next page, until it is null. A page by cursor costs the same at any depth, and
+         *     following the cursors visits every order once, even while orders are added. `offset`
+         *     serves the first pages (at most 10,000). `count` is exact up to 10,000 orders.
          */
         get: operations["list_orders"];
         put?: never;
@@ -266,7 +275,8 @@ export interface paths {
         };
         /**
          * List users (admin)
-         * @description Every user, newest first.
+         * @description Every user, newest first. Page through with `next_cursor` (pass it as `cursor`)
+         *     until it is null; `offset` serves the first pages (at most 10,000).
          */
         get: operations["list_users"];
         put?: never;
@@ -642,13 +652,26 @@ export interface components {
             data: components["schemas"]["OrderPublic"][];
             /**
              * Count
-             * @description How many items match, over all pages
+             * @description How many items match, over all pages: exact up to 10,000; when more match, 10,000 (and `count_exact` is false)
              */
             count: number;
+            /**
+             * Count Exact
+             * @description Whether `count` is exact: false when more than 10,000 items match
+             */
+            count_exact: boolean;
             /** Limit */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped: the request's `offset`, 0 by cursor
+             */
             offset: number;
+            /**
+             * Next Cursor
+             * @description The page after this one: pass it as `cursor`, with the same filters. null on the last page. Opaque: use it exactly as it is
+             */
+            next_cursor: string | null;
         };
         /** OrderPublic */
         OrderPublic: {
@@ -719,13 +742,26 @@ export interface components {
             data: components["schemas"]["ProductPublic"][];
             /**
              * Count
-             * @description How many items match, over all pages
+             * @description How many items match, over all pages: exact up to 10,000; when more match, 10,000 (and `count_exact` is false)
              */
             count: number;
+            /**
+             * Count Exact
+             * @description Whether `count` is exact: false when more than 10,000 items match
+             */
+            count_exact: boolean;
             /** Limit */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped: the request's `offset`, 0 by cursor
+             */
             offset: number;
+            /**
+             * Next Cursor
+             * @description The page after this one: pass it as `cursor`, with the same filters. null on the last page. Opaque: use it exactly as it is
+             */
+            next_cursor: string | null;
         };
         /** ProductPublic */
         ProductPublic: {
@@ -858,13 +894,26 @@ export interface components {
             data: components["schemas"]["UserPublic"][];
             /**
              * Count
-             * @description How many items match, over all pages
+             * @description How many items match, over all pages: exact up to 10,000; when more match, 10,000 (and `count_exact` is false)
              */
             count: number;
+            /**
+             * Count Exact
+             * @description Whether `count` is exact: false when more than 10,000 items match
+             */
+            count_exact: boolean;
             /** Limit */
             limit: number;
-            /** Offset */
+            /**
+             * Offset
+             * @description Items skipped: the request's `offset`, 0 by cursor
+             */
             offset: number;
+            /**
+             * Next Cursor
+             * @description The page after this one: pass it as `cursor`, with the same filters. null on the last page. Opaque: use it exactly as it is
+             */
+            next_cursor: string | null;
         };
         /** UserPublic */
         UserPublic: {
@@ -945,8 +994,10 @@ export interface operations {
             query?: {
                 /** @description Items per page */
                 limit?: number;
-                /** @description Items to skip */
+                /** @description Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the first pages, follow `next_cursor` instead */
                 offset?: number;
+                /** @description Where the page starts: a page's `next_cursor`, exactly as it was returned, with the same filters. Not with `offset` */
+                cursor?: string;
                 /** @description Admins only: list unavailable products too */
                 include_unavailable?: boolean;
             };
@@ -1405,8 +1456,10 @@ export interface operations {
             query?: {
                 /** @description Items per page */
                 limit?: number;
-                /** @description Items to skip */
+                /** @description Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the first pages, follow `next_cursor` instead */
                 offset?: number;
+                /** @description Where the page starts: a page's `next_cursor`, exactly as it was returned, with the same filters. Not with `offset` */
+                cursor?: string;
                 /** @description Only orders in this state */
                 status?: components["schemas"]["OrderStatus"];
                 /** @description Only this user's orders (admins) */
@@ -2182,8 +2235,10 @@ export interface operations {
             query?: {
                 /** @description Items per page */
                 limit?: number;
-                /** @description Items to skip */
+                /** @description Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the first pages, follow `next_cursor` instead */
                 offset?: number;
+                /** @description Where the page starts: a page's `next_cursor`, exactly as it was returned, with the same filters. Not with `offset` */
+                cursor?: string;
             };
             header?: never;
             path?: never;

@@ -15,7 +15,8 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     status: OrderStatus | Unset = UNSET,
     user_id: int | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -25,6 +26,8 @@ def _get_kwargs(
     params["limit"] = limit
 
     params["offset"] = offset
+
+    params["cursor"] = cursor
 
     json_status: str | Unset = UNSET
     if not isinstance(status, Unset):
@@ -89,7 +92,8 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     status: OrderStatus | Unset = UNSET,
     user_id: int | Unset = UNSET,
 ) -> Response[ErrorDetail | OrderPage | ValidationErrorDetail]:
@@ -100,9 +104,17 @@ def sync_detailed(
     Filters narrow what you may see and never widen it: `user_id` is meant for admins; a
     customer's `user_id` naming someone else matches nothing (an empty page, not a 403).
 
+    Page through with `next_cursor`: pass it as `cursor` (with the same filters) for the
+    next page, until it is null. A page by cursor costs the same at any depth, and
+    following the cursors visits every order once, even while orders are added. `offset`
+    serves the first pages (at most 10,000). `count` is exact up to 10,000 orders.
+
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
         status (OrderStatus | Unset):
         user_id (int | Unset): Only this user's orders (admins)
 
@@ -117,6 +129,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        cursor=cursor,
         status=status,
         user_id=user_id,
     )
@@ -132,7 +145,8 @@ def sync(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     status: OrderStatus | Unset = UNSET,
     user_id: int | Unset = UNSET,
 ) -> ErrorDetail | OrderPage | ValidationErrorDetail | None:
@@ -143,9 +157,17 @@ def sync(
     Filters narrow what you may see and never widen it: `user_id` is meant for admins; a
     customer's `user_id` naming someone else matches nothing (an empty page, not a 403).
 
+    Page through with `next_cursor`: pass it as `cursor` (with the same filters) for the
+    next page, until it is null. A page by cursor costs the same at any depth, and
+    following the cursors visits every order once, even while orders are added. `offset`
+    serves the first pages (at most 10,000). `count` is exact up to 10,000 orders.
+
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
         status (OrderStatus | Unset):
         user_id (int | Unset): Only this user's orders (admins)
 
@@ -161,6 +183,7 @@ def sync(
         client=client,
         limit=limit,
         offset=offset,
+        cursor=cursor,
         status=status,
         user_id=user_id,
     ).parsed
@@ -170,7 +193,8 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     status: OrderStatus | Unset = UNSET,
     user_id: int | Unset = UNSET,
 ) -> Response[ErrorDetail | OrderPage | ValidationErrorDetail]:
@@ -181,9 +205,17 @@ async def asyncio_detailed(
     Filters narrow what you may see and never widen it: `user_id` is meant for admins; a
     customer's `user_id` naming someone else matches nothing (an empty page, not a 403).
 
+    Page through with `next_cursor`: pass it as `cursor` (with the same filters) for the
+    next page, until it is null. A page by cursor costs the same at any depth, and
+    following the cursors visits every order once, even while orders are added. `offset`
+    serves the first pages (at most 10,000). `count` is exact up to 10,000 orders.
+
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
         status (OrderStatus | Unset):
         user_id (int | Unset): Only this user's orders (admins)
 
@@ -198,6 +230,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        cursor=cursor,
         status=status,
         user_id=user_id,
     )
@@ -211,7 +244,8 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     status: OrderStatus | Unset = UNSET,
     user_id: int | Unset = UNSET,
 ) -> ErrorDetail | OrderPage | ValidationErrorDetail | None:
@@ -222,9 +256,17 @@ async def asyncio(
     Filters narrow what you may see and never widen it: `user_id` is meant for admins; a
     customer's `user_id` naming someone else matches nothing (an empty page, not a 403).
 
+    Page through with `next_cursor`: pass it as `cursor` (with the same filters) for the
+    next page, until it is null. A page by cursor costs the same at any depth, and
+    following the cursors visits every order once, even while orders are added. `offset`
+    serves the first pages (at most 10,000). `count` is exact up to 10,000 orders.
+
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
         status (OrderStatus | Unset):
         user_id (int | Unset): Only this user's orders (admins)
 
@@ -241,6 +283,7 @@ async def asyncio(
             client=client,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             status=status,
             user_id=user_id,
         )

@@ -14,7 +14,8 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     include_unavailable: bool | Unset = False,
 ) -> dict[str, Any]:
 
@@ -23,6 +24,8 @@ def _get_kwargs(
     params["limit"] = limit
 
     params["offset"] = offset
+
+    params["cursor"] = cursor
 
     params["include_unavailable"] = include_unavailable
 
@@ -81,7 +84,8 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     include_unavailable: bool | Unset = False,
 ) -> Response[ErrorDetail | ProductPage | ValidationErrorDetail]:
     """The menu, newest first
@@ -91,9 +95,16 @@ def sync_detailed(
     effect: it widens only what the caller may see, like every filter here. A bearer token
     that is sent must be valid (401 otherwise), even though none is needed.
 
+    Page through with `next_cursor` (pass it as `cursor`, with the same
+    `include_unavailable`) until it is null; `offset` serves the first pages (at most
+    10,000).
+
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
         include_unavailable (bool | Unset): Admins only: list unavailable products too Default:
             False.
 
@@ -108,6 +119,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        cursor=cursor,
         include_unavailable=include_unavailable,
     )
 
@@ -122,7 +134,8 @@ def sync(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     include_unavailable: bool | Unset = False,
 ) -> ErrorDetail | ProductPage | ValidationErrorDetail | None:
     """The menu, newest first
@@ -132,9 +145,16 @@ def sync(
     effect: it widens only what the caller may see, like every filter here. A bearer token
     that is sent must be valid (401 otherwise), even though none is needed.
 
+    Page through with `next_cursor` (pass it as `cursor`, with the same
+    `include_unavailable`) until it is null; `offset` serves the first pages (at most
+    10,000).
+
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
         include_unavailable (bool | Unset): Admins only: list unavailable products too Default:
             False.
 
@@ -150,6 +170,7 @@ def sync(
         client=client,
         limit=limit,
         offset=offset,
+        cursor=cursor,
         include_unavailable=include_unavailable,
     ).parsed
 
@@ -158,7 +179,8 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     include_unavailable: bool | Unset = False,
 ) -> Response[ErrorDetail | ProductPage | ValidationErrorDetail]:
     """The menu, newest first
@@ -168,9 +190,16 @@ async def asyncio_detailed(
     effect: it widens only what the caller may see, like every filter here. A bearer token
     that is sent must be valid (401 otherwise), even though none is needed.
 
+    Page through with `next_cursor` (pass it as `cursor`, with the same
+    `include_unavailable`) until it is null; `offset` serves the first pages (at most
+    10,000).
+
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
         include_unavailable (bool | Unset): Admins only: list unavailable products too Default:
             False.
 
@@ -185,6 +214,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        cursor=cursor,
         include_unavailable=include_unavailable,
     )
 
@@ -197,7 +227,8 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
     include_unavailable: bool | Unset = False,
 ) -> ErrorDetail | ProductPage | ValidationErrorDetail | None:
     """The menu, newest first
@@ -207,9 +238,16 @@ async def asyncio(
     effect: it widens only what the caller may see, like every filter here. A bearer token
     that is sent must be valid (401 otherwise), even though none is needed.
 
+    Page through with `next_cursor` (pass it as `cursor`, with the same
+    `include_unavailable`) until it is null; `offset` serves the first pages (at most
+    10,000).
+
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
         include_unavailable (bool | Unset): Admins only: list unavailable products too Default:
             False.
 
@@ -226,6 +264,7 @@ async def asyncio(
             client=client,
             limit=limit,
             offset=offset,
+            cursor=cursor,
             include_unavailable=include_unavailable,
         )
     ).parsed

@@ -14,7 +14,8 @@ from ...types import UNSET, Response, Unset
 def _get_kwargs(
     *,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -22,6 +23,8 @@ def _get_kwargs(
     params["limit"] = limit
 
     params["offset"] = offset
+
+    params["cursor"] = cursor
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -83,15 +86,20 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> Response[ErrorDetail | UserPage | ValidationErrorDetail]:
     """List users (admin)
 
-     Every user, newest first.
+     Every user, newest first. Page through with `next_cursor` (pass it as `cursor`)
+    until it is null; `offset` serves the first pages (at most 10,000).
 
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -104,6 +112,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        cursor=cursor,
     )
 
     response = client.get_httpx_client().request(
@@ -117,15 +126,20 @@ def sync(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> ErrorDetail | UserPage | ValidationErrorDetail | None:
     """List users (admin)
 
-     Every user, newest first.
+     Every user, newest first. Page through with `next_cursor` (pass it as `cursor`)
+    until it is null; `offset` serves the first pages (at most 10,000).
 
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -139,6 +153,7 @@ def sync(
         client=client,
         limit=limit,
         offset=offset,
+        cursor=cursor,
     ).parsed
 
 
@@ -146,15 +161,20 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> Response[ErrorDetail | UserPage | ValidationErrorDetail]:
     """List users (admin)
 
-     Every user, newest first.
+     Every user, newest first. Page through with `next_cursor` (pass it as `cursor`)
+    until it is null; `offset` serves the first pages (at most 10,000).
 
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,6 +187,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         limit=limit,
         offset=offset,
+        cursor=cursor,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -178,15 +199,20 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     limit: int | Unset = 20,
-    offset: int | Unset = 0,
+    offset: int | Unset = UNSET,
+    cursor: str | Unset = UNSET,
 ) -> ErrorDetail | UserPage | ValidationErrorDetail | None:
     """List users (admin)
 
-     Every user, newest first.
+     Every user, newest first. Page through with `next_cursor` (pass it as `cursor`)
+    until it is null; `offset` serves the first pages (at most 10,000).
 
     Args:
         limit (int | Unset): Items per page Default: 20.
-        offset (int | Unset): Items to skip Default: 0.
+        offset (int | Unset): Items to skip, 0 to 10,000 (default 0); not with `cursor`. Past the
+            first pages, follow `next_cursor` instead
+        cursor (str | Unset): Where the page starts: a page's `next_cursor`, exactly as it was
+            returned, with the same filters. Not with `offset`
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -201,5 +227,6 @@ async def asyncio(
             client=client,
             limit=limit,
             offset=offset,
+            cursor=cursor,
         )
     ).parsed

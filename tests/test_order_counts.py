@@ -1,0 +1,58 @@
+"""`order_counts` follows every change to the orders: created, changed, cascaded away."""
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from tests.conftest import Account, CreateUser, open_order
+
+RECOUNT = """
+SELECT 0, '', count(*) FROM orders HAVING count(*) > 0
+UNION ALL SELECT 0, status, count(*) FROM orders GROUP BY status
+UNION ALL SELECT user_id, '', count(*) FROM orders GROUP BY user_id
+UNION ALL SELECT user_id, status, count(*) FROM orders GROUP BY user_id, status
+"""
+
+
+async def counts_and_recount(app: FastAPI) -> tuple[set[Any], set[Any]]:
+    async with app.state.db.read_sessions() as session:
+        kept = {
+            tuple(row)
+            for row in await session.execute(
+                text("SELECT user_id, status, orders FROM order_counts WHERE orders <> 0")
+            )
+        }
+        recounted = {tuple(row) for row in await session.execute(text(RECOUNT))}
+    return kept, recounted
+
+
+async def test_counts_follow_new_and_changed_orders(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account, admin: Account, product: Any
+) -> None:
+    first = await open_order(client, customer, (product.id, 1))
+    await open_order(client, customer)
+    second = await open_order(client, admin, (product.id, 2))
+    await client.post(f"/orders/{first['id']}/complete", headers=customer.headers)
+    await client.post(f"/orders/{second['id']}/cancel", headers=admin.headers)
+
+    kept, recounted = await counts_and_recount(app)
+    assert kept == recounted
+    assert (0, "", 3) in kept
+
+
+async def test_counts_follow_orders_deleted_with_their_user(
+    app: FastAPI, client: httpx.AsyncClient, create_user: CreateUser, product: Any
+) -> None:
+    leaving = await create_user()
+    staying = await create_user()
+    for account in (leaving, leaving, staying):
+        await open_order(client, account, (product.id, 1))
+    async with app.state.db.write_sessions() as session:
+        await session.execute(text("DELETE FROM users WHERE id = :id"), {"id": leaving.id})
+        await session.commit()
+
+    kept, recounted = await counts_and_recount(app)
+    assert kept == recounted
+    assert (0, "", 1) in kept
