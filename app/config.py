@@ -1,6 +1,7 @@
 """Settings: one typed object, read from the environment and `.env`, validated once."""
 
 import json
+from email.utils import parseaddr
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -69,6 +70,16 @@ class Settings(BaseSettings):
     access_log: bool = True
     metrics_enabled: bool = True
 
+    # Mail (password reset, notices). No SMTP host: each message is written to the log.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = Field(default="", repr=False)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    mail_from: str = "Orders API <no-reply@localhost>"
+    password_reset_url: str = "http://127.0.0.1:8000/reset-password"  # noqa: S105 - a URL
+    password_reset_expire_minutes: int = Field(default=30, ge=1)
+
     @field_validator("database_url")
     @classmethod
     def use_an_async_driver(cls, value: str) -> str:
@@ -96,6 +107,26 @@ class Settings(BaseSettings):
             return json.loads(value)
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("smtp_security", mode="before")
+    @classmethod
+    def lower_smtp_security(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("mail_from")
+    @classmethod
+    def require_a_from_address(cls, value: str) -> str:
+        _name, address = parseaddr(value)
+        if "@" not in address:
+            raise ValueError("must be an address, optionally with a name: Name <user@host>")
+        return value
+
+    @field_validator("password_reset_url")
+    @classmethod
+    def require_an_http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError("must be an http(s) URL without a query or fragment")
         return value
 
     @field_validator("log_level", mode="before")

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import (
+    BadRequest,
     Conflict,
     DataChanged,
     DomainError,
@@ -43,6 +44,7 @@ def _retry_after(error: DomainError) -> dict[str, str]:
 
 
 STATUS_OF: dict[type[DomainError], tuple[int, HeadersOf]] = {
+    BadRequest: (status.HTTP_400_BAD_REQUEST, _no_headers),
     Unauthorized: (status.HTTP_401_UNAUTHORIZED, _bearer_challenge),
     Forbidden: (status.HTTP_403_FORBIDDEN, _no_headers),
     NotFound: (status.HTTP_404_NOT_FOUND, _no_headers),

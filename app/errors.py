@@ -5,6 +5,7 @@ status code and headers of each error are chosen in one table, `app.error_handle
 """
 
 USER_GONE = "User is inactive or no longer exists"
+LAST_ACTIVE_ADMIN = "There must be at least one active admin"
 
 
 class DomainError(Exception):
@@ -16,6 +17,10 @@ class DomainError(Exception):
         if detail is not None:
             self.detail = detail
         super().__init__(self.detail)
+
+
+class BadRequest(DomainError):
+    """The request names something that cannot be used, such as a spent or unknown token."""
 
 
 class NotFound(DomainError):
@@ -79,6 +84,10 @@ class AdminRequired(Forbidden):
     detail = "Admin privileges required"
 
 
+class WrongCurrentPassword(Forbidden):
+    detail = "Current password is incorrect"
+
+
 class OrderNotFound(NotFound):
     detail = "Order not found"
 
@@ -104,6 +113,10 @@ class EmailTaken(Conflict):
     detail = "An account with this email already exists"
 
 
+class LastActiveAdmin(Conflict):
+    detail = LAST_ACTIVE_ADMIN
+
+
 class ProductNameTaken(Conflict):
     detail = "A product with this name already exists"
 
@@ -112,6 +125,10 @@ class DataChanged(Conflict):
     """A constraint the database checks failed: another request changed the data first."""
 
     detail = "The request conflicts with data that changed meanwhile; retry it"
+
+
+class InvalidResetToken(BadRequest):
+    detail = "Invalid or expired reset token"
 
 
 class LoginThrottled(Throttled):

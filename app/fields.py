@@ -5,6 +5,7 @@ The JSON Schema of each type says what its validators check, so clients (and fuz
 know it up front.
 """
 
+import unicodedata
 from typing import Annotated
 
 from email_validator import EmailNotValidError, validate_email
@@ -69,8 +70,16 @@ def strip_name(value: str) -> str:
     return stripped
 
 
+def normalize_password(value: str) -> str:
+    """The form a password is hashed and checked in: Unicode NFKC, so that the same
+    password typed on another keyboard or OS (composed or decomposed accents, full-width
+    forms) is the same password."""
+    return unicodedata.normalize("NFKC", value)
+
+
 def check_password_length(value: str) -> str:
-    size = len(value.encode())
+    """The byte limits apply to the normalized form, which is what bcrypt is given."""
+    size = len(normalize_password(value).encode())
     if not PASSWORD_MIN_BYTES <= size <= PASSWORD_MAX_BYTES:
         raise ValueError(
             f"must be {PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8 (got {size})"

@@ -22,12 +22,13 @@ from app.docs import install_docs
 from app.error_handlers import install_error_handlers
 from app.events.broker import OrderEventBroker
 from app.logging_setup import configure_logging
+from app.mail import Mailer
 from app.metrics import forget_this_process
 from app.middleware import BodySizeLimitMiddleware, HeadAsGetMiddleware, SecurityHeadersMiddleware
 from app.openapi import install_openapi
 from app.paging import CursorCodec
 from app.request_context import RequestContextMiddleware
-from app.routers import auth, events, health, metrics, orders, products, users
+from app.routers import auth, events, health, metrics, orders, pages, products, users
 from app.services.purge import run_periodically
 
 logger = logging.getLogger("app")
@@ -46,7 +47,10 @@ admins manage the menu, every order and the users.
 """
 
 TAGS = [
-    {"name": "auth", "description": "Sign up, log in, rotate the refresh token, log out"},
+    {
+        "name": "auth",
+        "description": "Sign up, log in, rotate the refresh token, log out, reset a password",
+    },
     {"name": "users", "description": "Your own account; every account, for admins"},
     {"name": "products", "description": "The menu: public to read, managed by admins"},
     {"name": "orders", "description": "Open an order, change its lines, complete or cancel it"},
@@ -60,7 +64,7 @@ TAGS = [
 # order is placed. No two routers share a path prefix, so the order changes nothing else,
 # but for the order events: `/orders/events` comes before `/orders/{order_id}` of the
 # orders, which would take it for an order id (one more route tried per order request).
-ROUTERS_BY_TRAFFIC = (products, events, orders, users, auth, health)
+ROUTERS_BY_TRAFFIC = (products, events, orders, users, auth, health, pages)
 
 DATABASE_UNAVAILABLE = (
     sa_exc.OperationalError,
@@ -133,7 +137,15 @@ def _data_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 SECRET_FIELDS = frozenset(
-    {"password", "refresh_token", "access_token", "token", "client_secret", "new_password"}
+    {
+        "password",
+        "refresh_token",
+        "access_token",
+        "token",
+        "client_secret",
+        "current_password",
+        "new_password",
+    }
 )
 HIDDEN = "(hidden)"
 
@@ -197,6 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, settings.log_format)
     database = Database.from_settings(settings)
     order_events = OrderEventBroker(database, settings)
+    mailer = Mailer(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -211,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         order_events.start_reading()
         yield
         await order_events.stop()
+        await mailer.close()
         if purging is not None:
             purging.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -231,6 +245,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = database
     app.state.order_events = order_events
     app.state.cursors = CursorCodec(settings.secret_key)
+    app.state.mailer = mailer
 
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(HeadAsGetMiddleware)

@@ -102,10 +102,11 @@ PAGE_HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"content-security-policy", PAGE_CONTENT_SECURITY_POLICY.encode()),
 ]
-PAGE_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/reset-password"})
+# `/reset-password` sends a stricter policy of its own (no inline script): `app.routers.pages`.
+PAGE_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
 # RFC 6749 §5.1: a response carrying tokens must not be stored by any cache.
 TOKEN_HEADERS = [(b"cache-control", b"no-store"), (b"pragma", b"no-cache")]
-TOKEN_PATHS = frozenset({"/auth/login", "/auth/token", "/auth/refresh"})
+TOKEN_PATHS = frozenset({"/auth/login", "/auth/token", "/auth/refresh", "/users/me/password"})
 
 
 class SecurityHeadersMiddleware:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import AdminRequired, Unauthorized, UserGone
-from app.fields import MAX_ID
+from app.fields import MAX_ID, normalize_password
 from app.request_context import set_user_id
 from app.services.callers import active_caller_is_admin
 from app.tables import User
@@ -82,13 +82,19 @@ async def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
 async def hash_password(password: str, rounds: int) -> str:
     """Hash off the event loop: bcrypt takes ~0.25 s at cost 12 and releases the GIL."""
     salt = bcrypt.gensalt(rounds)
-    hashed = await _off_the_loop(bcrypt.hashpw, password.encode(), salt)
+    hashed = await _off_the_loop(bcrypt.hashpw, normalize_password(password).encode(), salt)
     return hashed.decode()
+
+
+def needs_rehash(hashed: str, rounds: int) -> bool:
+    """Whether a bcrypt hash (`$2b$<cost>$...`) was made at another cost than `rounds`."""
+    parts = hashed.split("$")
+    return len(parts) < 4 or not parts[2].isdigit() or int(parts[2]) != rounds
 
 
 async def verify_password(password: str, hashed: str | None, rounds: int) -> bool:
     """Check a password; with no hash (unknown email) check a dummy one so timing is alike."""
-    candidate = password.encode()
+    candidate = normalize_password(password).encode()
     if len(candidate) > 72:
         # bcrypt 5 refuses over 72 bytes; such a password can never have been accepted.
         candidate = candidate[:72]

@@ -75,6 +75,9 @@ class User(UserBase, table=True):
     __table_args__ = (
         # The list of users, newest first, with the id as its tie-breaker and cursor.
         Index("ix_users_created_at", "created_at", "id"),
+        # Never reuse a deleted user's id (SQLite would reuse the largest): a token issued
+        # to that user names them by id, and must never stand for a later account.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -100,11 +103,87 @@ class UserCreate(UserBase, RequestSchema):
 
 class UserUpdate(PatchSchema):
     model_config = ConfigDict(  # type: ignore[assignment]
-        json_schema_extra={"examples": [{"is_active": False}, {"is_admin": True}]}
+        json_schema_extra={
+            "examples": [{"is_active": False}, {"is_admin": True}, {"name": "Carla Cook"}]
+        }
     )
 
+    name: Name | None = Field(default=None, min_length=1, max_length=100)
     is_active: bool | None = None
     is_admin: bool | None = None
+
+
+CURRENT_PASSWORD_FIELD = Field(max_length=1024, description="The password the account has now")
+NEW_PASSWORD_DESCRIPTION = (
+    f"{PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8 (after Unicode NFKC)"
+)
+
+
+class UserSelfUpdate(PatchSchema):
+    """The caller's own name and email: a new email needs the current password."""
+
+    model_config = ConfigDict(  # type: ignore[assignment]
+        json_schema_extra={
+            "examples": [
+                {"name": "Carla Cook"},
+                {"email": "carla.cook@example.com", "current_password": "pepperoni-42"},
+            ]
+        }
+    )
+
+    name: Name | None = Field(default=None, min_length=1, max_length=100)
+    email: Email | None = Field(default=None, max_length=254)
+    current_password: Text | None = Field(
+        default=None, max_length=1024, description="Required to change the email"
+    )
+
+
+class PasswordChange(RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"current_password": "pepperoni-42", "new_password": "quattro-formaggi-7"}]
+        }
+    )
+
+    current_password: Text = CURRENT_PASSWORD_FIELD
+    new_password: Password = Field(description=NEW_PASSWORD_DESCRIPTION)
+
+
+class AccountDeletion(RequestSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"password": "pepperoni-42"}]})
+
+    password: Text = CURRENT_PASSWORD_FIELD
+
+
+class PasswordResetRequest(RequestSchema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "carla@example.com"}]})
+
+    email: Email = Field(max_length=254)
+
+
+RESET_TOKEN_MAX_LENGTH = 256
+
+
+class PasswordResetConfirm(RequestSchema):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "Xq3u9mF1c2Vh8T0aLr5pW7yN4eK6dJ2bQ1sZ8vH3gA0",
+                    "new_password": "quattro-formaggi-7",
+                }
+            ]
+        }
+    )
+
+    token: Text = Field(
+        min_length=1, max_length=RESET_TOKEN_MAX_LENGTH, description="The token from the link"
+    )
+    new_password: Password = Field(description=NEW_PASSWORD_DESCRIPTION)
+
+
+class Notice(SQLModel):
+    detail: str = Field(description="What happens next")
 
 
 class UserPublic(UserBase):
@@ -127,6 +206,24 @@ class RefreshToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
     # Indexed for the purge, which deletes the expired ones a batch at a time.
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = timestamp_field()
+
+
+class PasswordResetToken(SQLModel, table=True):
+    """A password reset link that was mailed. Only the token's SHA-256 is kept, so the
+    table cannot be used to reset anyone's password. Retired when it is used, when a newer
+    one is requested or when the password changes; the rows also count the mails sent to
+    an address in the last hour."""
+
+    __tablename__: ClassVar[str] = "password_reset_tokens"
+    __table_args__ = (Index("ix_password_reset_tokens_email_created_at", "email", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, description="SHA-256, hex")
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    email: str = Field(max_length=254, description="The address the link was mailed to")
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = timestamp_field()
 
@@ -577,6 +674,7 @@ ORDERS = _core_table(Order)
 ITEMS = _core_table(OrderItem)
 KEYS = _core_table(IdempotencyKey)
 EVENTS = _core_table(OrderEvent)
+RESET_TOKENS = _core_table(PasswordResetToken)
 COUNTS = _core_table(OrderCount)
 REFRESH_TOKENS = _core_table(RefreshToken)
 LOGIN_FAILURES = _core_table(LoginFailure)

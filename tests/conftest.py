@@ -20,6 +20,7 @@ from app.config import Settings
 from app.main import create_app
 from app.security import hash_password
 from app.tables import Product, ProductPublic, User, metadata
+from tests.mail_server import Mailbox, SMTPServer, smtp_server
 from tests.schema_conformance import SchemaCheckedClient
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -49,6 +50,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         await connection.run_sync(metadata.drop_all)
         await connection.run_sync(metadata.create_all)
     yield application
+    await application.state.mailer.close(grace=0)  # a test waits for the mail it expects
     await application.state.db.dispose()
 
 
@@ -57,6 +59,29 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app that checks every response against the OpenAPI schema."""
     async with SchemaCheckedClient(app, base_url="http://test") as http:
         yield http
+
+
+# ---------------------------------------------------------------- mail
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPServer]:
+    """A real SMTP server on a free port, keeping what it receives."""
+    with smtp_server() as server:
+        yield server
+
+
+def sending_to(settings: Settings, server: SMTPServer) -> Settings:
+    """`settings` with mail sent to `server` (plain SMTP: the test server has no TLS)."""
+    return settings.model_copy(
+        update={"smtp_host": server.host, "smtp_port": server.port, "smtp_security": "none"}
+    )
+
+
+async def delivered(app: FastAPI, smtp: SMTPServer) -> Mailbox:
+    """The test server's mailbox once every mail the app has started sending is delivered."""
+    await app.state.mailer.drain()
+    return smtp.mailbox
 
 
 @dataclass

@@ -75,11 +75,13 @@ def live_server(
     database_url: str,
     workdir: Path,
     serve_options: Sequence[str] = ("--no-access-log",),
+    port: int | None = None,
     **settings: str,
 ) -> Iterator[LiveServer]:
-    """Serve the app on a free port until the block ends; fail with the server's log if it
-    does not come up. `serve_options` go to `python -m app serve` after the port."""
-    port = free_port()
+    """Serve the app on `port` (a free one by default) until the block ends; fail with the
+    server's log if it does not come up. `serve_options` go to `python -m app serve` after
+    the port."""
+    port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "server.log"
     server = LiveServer(

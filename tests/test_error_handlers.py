@@ -11,6 +11,7 @@ from app.errors import (
     Conflict,
     DataChanged,
     DomainError,
+    InvalidResetToken,
     LoginThrottled,
     OrderNotFound,
     OrderNotPending,
@@ -27,6 +28,7 @@ def body_of(error: DomainError) -> object:
 @pytest.mark.parametrize(
     ("error", "status_code"),
     [
+        (InvalidResetToken(), 400),
         (UserGone(), 401),
         (AccountDeactivated(), 403),
         (OrderNotFound(), 404),

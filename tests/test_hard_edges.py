@@ -317,8 +317,8 @@ async def test_a_nul_in_a_query_string_is_422(client: httpx.AsyncClient, admin: 
         ("PUT", "/orders/1/items/2", "DELETE, PATCH"),
         ("DELETE", "/products", "GET, HEAD, POST"),
         ("POST", "/health", "GET, HEAD"),
-        ("PATCH", "/users/me", "GET, HEAD"),
-        ("DELETE", "/users/7", "PATCH"),
+        ("PUT", "/users/me", "DELETE, GET, HEAD, PATCH"),
+        ("PUT", "/users/7", "DELETE, GET, HEAD, PATCH"),
     ],
 )
 async def test_a_method_the_path_does_not_have_is_405_listing_every_method_it_has(

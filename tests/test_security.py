@@ -106,10 +106,16 @@ async def test_verify_password_refuses_a_wrong_password() -> None:
     assert await verify_password("pizza-marinara", hashed, ROUNDS) is False
 
 
-async def test_verify_password_refuses_a_multibyte_password_in_another_normal_form() -> None:
+async def test_verify_password_accepts_the_password_in_another_normal_form() -> None:
     hashed = await hash_password("caf\u00e9-latte", ROUNDS)
 
-    assert await verify_password("cafe\u0301-latte", hashed, ROUNDS) is False
+    assert await verify_password("cafe\u0301-latte", hashed, ROUNDS) is True
+
+
+async def test_hash_password_hashes_the_nfkc_form() -> None:
+    hashed = await hash_password("cafe\u0301-latte", ROUNDS)
+
+    assert bcrypt.checkpw("caf\u00e9-latte".encode(), hashed.encode())
 
 
 async def test_verify_password_refuses_a_password_that_only_shares_the_first_72_bytes() -> None:

@@ -1,6 +1,7 @@
-"""Sign-up, login (JSON and the OAuth2 password form), refresh-token rotation and logout."""
+"""Sign-up, login (JSON and the OAuth2 password form), refresh-token rotation, logout and
+password reset by email."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -10,10 +11,22 @@ from pydantic import ValidationError
 
 from app.db import SessionDep
 from app.errors import AccountDeactivated, EmailTaken, RefreshTokenReplayed
-from app.routers.common import PrefixedRouter, error_responses
+from app.logging_setup import log_security_event
+from app.routers.common import MailerDep, PrefixedRouter, error_responses
 from app.security import SettingsDep, hash_password
-from app.services import auth
-from app.tables import LoginRequest, RefreshRequest, TokenPair, User, UserCreate, UserPublic
+from app.services import auth, password_reset
+from app.tables import (
+    ErrorDetail,
+    LoginRequest,
+    Notice,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    RefreshRequest,
+    TokenPair,
+    User,
+    UserCreate,
+    UserPublic,
+)
 from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/auth", tags=["auth"])
@@ -145,3 +158,60 @@ async def logout(body: RefreshRequest, session: SessionDep, settings: SettingsDe
     Access tokens already issued stay valid until they expire (15 minutes by default)."""
     await auth.revoke_refresh_token(session, body.refresh_token, settings)
     await commit(session)
+
+
+RESET_REQUESTED = "If that email has an account, a reset link is on its way"
+INVALID_RESET_TOKEN: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorDetail,
+        "description": "Invalid or expired reset token (or a body that cannot be decoded)",
+    }
+}
+
+
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    operation_id="request_password_reset",
+    summary="Mail a password reset link",
+    responses=error_responses(413, 422),
+)
+async def request_password_reset(
+    body: PasswordResetRequest, session: SessionDep, settings: SettingsDep, mailer: MailerDep
+) -> Notice:
+    """Always 202 with the same answer, in about the same time, whether or not the email
+    has an account. For an active account, mails a link to `PASSWORD_RESET_URL` with
+    `?token=...`, good once for `PASSWORD_RESET_EXPIRE_MINUTES`; a newer request voids the
+    earlier links. At most 3 mails per address per hour: past that, nothing is sent."""
+    user, mail = await password_reset.request_reset(session, body.email, settings)
+    await commit(session)
+    if mail is not None:
+        mailer.send_later(mail)
+    log_security_event(
+        "password.reset_requested",
+        user_id=None if user is None else user.id,
+        mailed=mail is not None,
+    )
+    return Notice(detail=RESET_REQUESTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    operation_id="confirm_password_reset",
+    summary="Set a new password with a reset token",
+    responses=error_responses(413, 422) | INVALID_RESET_TOKEN,
+)
+async def confirm_password_reset(
+    body: PasswordResetConfirm, session: SessionDep, settings: SettingsDep
+) -> None:
+    """Sets the password of the token's account; the token is spent. Every refresh token
+    of the account is revoked and the email's failed logins are cleared. An unknown,
+    expired, spent or voided token is 400."""
+    await password_reset.check_token(session, body.token)
+    await commit(session)  # no transaction open while the new password is hashed
+    hashed = await hash_password(body.new_password, settings.bcrypt_rounds)
+    user = await password_reset.reset_password(session, body.token, hashed)
+    await commit(session)
+    log_security_event("password.reset", user_id=user.id)

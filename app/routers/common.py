@@ -1,13 +1,14 @@
-"""What every router shares: the router class, documented error responses, paging and path
-ids."""
+"""What every router shares: the router class, documented error responses, paging, path
+ids and the app's mailer."""
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.routing import Match
 from starlette.types import Scope
 
 from app.fields import MAX_ID
+from app.mail import Mailer
 from app.paging import MAX_CURSOR_LENGTH, MAX_OFFSET
 from app.tables import ErrorDetail, ValidationErrorDetail, public_json
 
@@ -101,3 +102,12 @@ def json_response(content: Any, status_code: int = 200) -> Response:
     `response_model` for the OpenAPI schema, and the tests check the responses against it.
     """
     return Response(public_json(content), status_code=status_code, media_type="application/json")
+
+
+async def get_mailer(request: Request) -> Mailer:
+    """The app's mailer: a route hands it its messages once it has committed."""
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
+MailerDep = Annotated[Mailer, Depends(get_mailer)]

@@ -2,26 +2,69 @@
 
 from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, status
+from fastapi import Request, status
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.db import SessionDep
+from app.errors import LAST_ACTIVE_ADMIN, EmailTaken
 from app.logging_setup import log_security_event
 from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
     Cursor,
     Limit,
+    MailerDep,
     Offset,
     PrefixedRouter,
     error_responses,
     id_path,
 )
-from app.security import AdminUser, CurrentUser
-from app.services import users
-from app.tables import Page, User, UserPublic, UserUpdate
+from app.security import AdminUser, CurrentUser, SettingsDep, hash_password
+from app.services import accounts, auth, users
+from app.tables import (
+    AccountDeletion,
+    ErrorDetail,
+    Page,
+    PasswordChange,
+    TokenPair,
+    User,
+    UserPublic,
+    UserSelfUpdate,
+    UserUpdate,
+)
 from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/users", tags=["users"])
+
+UserId = Annotated[int, id_path("user")]
+
+
+def _documented(code: int, description: str) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorDetail, "description": description}}
+
+
+WRONG_PASSWORD = _documented(403, "Current password is incorrect")
+PASSWORD_THROTTLED = _documented(
+    429, "Too many wrong passwords for this email (they count as failed logins)"
+)
+LAST_ADMIN = _documented(409, LAST_ACTIVE_ADMIN)
+
+
+async def _check_current_password(
+    session: AsyncSession, user: User, password: str | None, settings: Settings
+) -> None:
+    """Check the caller's password as a login would: the attempt is recorded (and
+    committed) as a failure first, so a wrong one counts towards the throttle of the email
+    (429 once throttled), and no transaction stays open while bcrypt runs. A right one
+    clears the email's failures, committed too, whatever the request does next."""
+    if password is None:
+        await accounts.check_password(session, user, None, settings)
+    await accounts.count_password_attempt(session, user, settings)
+    await commit(session)
+    await accounts.check_password(session, user, password, settings)
+    await commit(session)
 
 
 @router.get(
@@ -37,11 +80,86 @@ async def read_me(user: CurrentUser) -> User:
     return user
 
 
-@router.patch("/me", include_in_schema=False)
-async def patch_me() -> None:
-    """`me` is not a user id: without this route `PATCH /users/me` would reach
-    `PATCH /users/{user_id}` and get a 422 about the id instead of the 405 it is."""
-    raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED)
+@router.patch(
+    "/me",
+    response_model=UserPublic,
+    operation_id="update_me",
+    summary="Change your name or email",
+    responses=error_responses(401, 413, 422)
+    | WRONG_PASSWORD
+    | _documented(409, "An account with this email already exists")
+    | PASSWORD_THROTTLED,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
+)
+async def update_me(
+    body: UserSelfUpdate,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    mailer: MailerDep,
+) -> User:
+    """The name changes at once. A new email needs `current_password` (403 without it or
+    when it is wrong; a wrong one counts as a failed login, 429 once throttled) and is 409
+    when another account has it; a notice goes to the *old* address, and reset links
+    mailed before stop working."""
+    if accounts.changes_email(user, body):
+        await _check_current_password(session, user, body.current_password, settings)
+    notice = await accounts.update_own_account(session, user, body, settings)
+    await commit(session, EmailTaken)
+    if notice is not None:
+        mailer.send_later(notice)
+    changed = sorted(body.model_dump(exclude_unset=True).keys() - {"current_password"})
+    log_security_event("user.updated", user_id=user.id, by=user.id, changes=changed)
+    return user
+
+
+@router.post(
+    "/me/password",
+    operation_id="change_password",
+    summary="Change your password",
+    responses=error_responses(401, 413, 422) | WRONG_PASSWORD | PASSWORD_THROTTLED,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
+)
+async def change_password(
+    body: PasswordChange,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TokenPair:
+    """Checks `current_password` (a wrong one is 403 and counts as a failed login; 429 once
+    throttled), stores the new one, logs every device out (every refresh token of the
+    account is revoked, reset links stop working) and returns a fresh token pair for this
+    device."""
+    await _check_current_password(session, user, body.current_password, settings)
+    hashed = await hash_password(body.new_password, settings.bcrypt_rounds)
+    await accounts.set_password(session, user, hashed)
+    assert user.id is not None
+    pair = auth.issue_token_pair(session, user.id, settings)
+    await commit(session)
+    log_security_event("password.changed", user_id=user.id)
+    return pair
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    operation_id="delete_me",
+    summary="Close your account",
+    responses=error_responses(401, 413, 422) | WRONG_PASSWORD | LAST_ADMIN | PASSWORD_THROTTLED,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
+)
+async def delete_me(
+    body: AccountDeletion, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> None:
+    """With the right `password` (a wrong one is 403 and counts as a failed login), deletes
+    the account with its orders, refresh tokens and idempotency keys; its access tokens
+    stop working at once. 409 for the last active admin."""
+    await _check_current_password(session, user, body.password, settings)
+    assert user.id is not None
+    await users.delete_user(session, user.id)
+    await commit(session)
+    log_security_event("user.deleted", user_id=user.id, by=user.id)
 
 
 @router.get(
@@ -67,25 +185,57 @@ async def list_users(
     )
 
 
+@router.get(
+    "/{user_id}",
+    response_model=UserPublic,
+    operation_id="read_user",
+    summary="One user (admin)",
+    responses=error_responses(401, 403, 404, 422),
+    openapi_extra=BEARER_TOKEN_REQUIRED,
+)
+async def read_user(user_id: UserId, _admin: AdminUser, session: SessionDep) -> User:
+    """Any account, by id."""
+    return await users.get_user(session, user_id)
+
+
 @router.patch(
     "/{user_id}",
     response_model=UserPublic,
     operation_id="update_user",
-    summary="Activate, deactivate, promote or demote a user (admin)",
-    # 409: the database refused the change (the user changed meanwhile).
-    responses=error_responses(401, 403, 404, 409, 413, 422),
+    summary="Rename, activate, deactivate, promote or demote a user (admin)",
+    responses=error_responses(401, 403, 404, 413, 422) | LAST_ADMIN,
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_user(
-    user_id: Annotated[int, id_path("user")],
+    user_id: UserId,
     body: UserUpdate,
     admin: AdminUser,
     session: SessionDep,
 ) -> User:
-    """A deactivated user's tokens stop working at once, and they can no longer log in."""
+    """A deactivated user's tokens stop working at once: their refresh tokens are revoked
+    (reactivating does not bring them back) and they can no longer log in. Demoting or
+    deactivating the last active admin, yourself included, is 409."""
     user = await users.update_user(session, user_id, body)
     await commit(session)
     log_security_event(
         "user.updated", user_id=user_id, by=admin.id, changes=sorted(body.model_fields_set)
     )
     return user
+
+
+@router.delete(
+    "/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    operation_id="delete_user",
+    summary="Delete a user and their orders (admin)",
+    responses=error_responses(401, 403, 404, 422) | LAST_ADMIN,
+    openapi_extra=BEARER_TOKEN_REQUIRED,
+)
+async def delete_user(user_id: UserId, admin: AdminUser, session: SessionDep) -> None:
+    """Deletes the account with its orders, refresh tokens and idempotency keys; its
+    access tokens stop working at once. Deleting the last active admin, yourself
+    included, is 409."""
+    await users.delete_user(session, user_id)
+    await commit(session)
+    log_security_event("user.deleted", user_id=user_id, by=admin.id)

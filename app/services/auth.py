@@ -24,7 +24,14 @@ from app.errors import (
 )
 from app.logging_setup import log_security_event
 from app.metrics import count_login
-from app.security import InvalidTokenError, decode_token, encode_token, verify_password
+from app.security import (
+    InvalidTokenError,
+    decode_token,
+    encode_token,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from app.tables import LoginFailure, RefreshToken, TokenPair, User
 from app.timestamps import utcnow
 
@@ -95,6 +102,9 @@ async def authenticate(
         log_security_event("login.failed", email=email, known_email=user is not None)
         count_login("failure")
         raise IncorrectLogin
+    if user.is_active and needs_rehash(user.hashed_password, settings.bcrypt_rounds):
+        # Hashed at another cost (BCRYPT_ROUNDS changed since): store it at the current one.
+        user.hashed_password = await hash_password(password, settings.bcrypt_rounds)
     await session.execute(delete(LoginFailure).where(col(LoginFailure.email) == email))
     # Expired refresh tokens can no longer be presented: keep the table to the live ones.
     await session.execute(

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, select
+from sqlalchemy import Integer, and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.events.log import purge_expired_events
 from app.services.orders.idempotency import KEY_LIFETIME
-from app.tables import KEYS, LOGIN_FAILURES, REFRESH_TOKENS
+from app.tables import KEYS, LOGIN_FAILURES, REFRESH_TOKENS, RESET_TOKENS
 from app.timestamps import utcnow
 
 logger = logging.getLogger("app.purge")
@@ -75,6 +75,17 @@ PURGE_LOGIN_FAILURES = _batch_delete(
     LOGIN_FAILURES.c.created_at <= bindparam("cutoff"),
 )
 PURGE_IDEMPOTENCY_KEYS = _batch_delete(KEYS, KEYS.c.id, KEYS.c.created_at <= bindparam("cutoff"))
+# A reset token's row also counts towards the mails sent to its address in the last hour:
+# it goes once it is both past that hour and unusable (spent, voided or expired).
+PURGE_RESET_TOKENS = _batch_delete(
+    RESET_TOKENS,
+    RESET_TOKENS.c.id,
+    and_(
+        RESET_TOKENS.c.created_at <= bindparam("cutoff"),
+        or_(RESET_TOKENS.c.retired_at.is_not(None), RESET_TOKENS.c.expires_at <= bindparam("now")),
+    ),
+)
+RESET_MAILS_WINDOW = timedelta(hours=1)
 
 
 async def _deleted(session: AsyncSession, statement: Any, cutoff: datetime, limit: int) -> int:
@@ -104,6 +115,15 @@ async def purge_idempotency_keys(
     return await _deleted(session, PURGE_IDEMPOTENCY_KEYS, now - KEY_LIFETIME, limit)
 
 
+async def purge_reset_tokens(
+    session: AsyncSession, now: datetime, _settings: Settings, limit: int
+) -> int:
+    """Password reset tokens spent, voided or expired, once past the hour of mail counting."""
+    params = {"cutoff": now - RESET_MAILS_WINDOW, "now": now, "limit": limit}
+    result = await session.execute(PURGE_RESET_TOKENS, params)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def purge_order_events(
     session: AsyncSession, now: datetime, settings: Settings, limit: int
 ) -> int:
@@ -116,6 +136,7 @@ EXPIRABLES: tuple[Expirable, ...] = (
     Expirable("expired refresh tokens", purge_refresh_tokens),
     Expirable("old failed logins", purge_login_failures),
     Expirable("expired idempotency keys", purge_idempotency_keys),
+    Expirable("spent or expired password reset tokens", purge_reset_tokens),
     Expirable("order events past their retention", purge_order_events),
 )
 """Everything the purge deletes: the one list to extend."""

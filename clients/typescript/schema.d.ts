@@ -260,6 +260,42 @@ export interface paths {
         get: operations["read_me"];
         put?: never;
         post?: never;
+        /**
+         * Close your account
+         * @description With the right `password` (a wrong one is 403 and counts as a failed login), deletes
+         *     the account with its orders, refresh tokens and idempotency keys; its access tokens
+         *     stop working at once. 409 for the last active admin.
+         */
+        delete: operations["delete_me"];
+        options?: never;
+        head?: never;
+        /**
+         * Change your name or email
+         * @description The name changes at once. A new email needs `current_password` (403 without it or
+         *     when it is wrong; a wrong one counts as a failed login, 429 once throttled) and is 409
+         *     when another account has it; a notice goes to the *old* address, and reset links
+         *     mailed before stop working.
+         */
+        patch: operations["update_me"];
+        trace?: never;
+    };
+    "/users/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change your password
+         * @description Checks `current_password` (a wrong one is 403 and counts as a failed login; 429 once
+         *     throttled), stores the new one, logs every device out (every refresh token of the
+         *     account is revoked, reset links stop working) and returns a fresh token pair for this
+         *     device.
+         */
+        post: operations["change_password"];
         delete?: never;
         options?: never;
         head?: never;
@@ -294,15 +330,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * One user (admin)
+         * @description Any account, by id.
+         */
+        get: operations["read_user"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a user and their orders (admin)
+         * @description Deletes the account with its orders, refresh tokens and idempotency keys; its
+         *     access tokens stop working at once. Deleting the last active admin, yourself
+         *     included, is 409.
+         */
+        delete: operations["delete_user"];
         options?: never;
         head?: never;
         /**
-         * Activate, deactivate, promote or demote a user (admin)
-         * @description A deactivated user's tokens stop working at once, and they can no longer log in.
+         * Rename, activate, deactivate, promote or demote a user (admin)
+         * @description A deactivated user's tokens stop working at once: their refresh tokens are revoked
+         *     (reactivating does not bring them back) and they can no longer log in. Demoting or
+         *     deactivating the last active admin, yourself included, is 409.
          */
         patch: operations["update_user"];
         trace?: never;
@@ -413,6 +461,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password reset link
+         * @description Always 202 with the same answer, in about the same time, whether or not the email
+         *     has an account. For an active account, mails a link to `PASSWORD_RESET_URL` with
+         *     `?token=...`, good once for `PASSWORD_RESET_EXPIRE_MINUTES`; a newer request voids the
+         *     earlier links. At most 3 mails per address per hour: past that, nothing is sent.
+         */
+        post: operations["request_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with a reset token
+         * @description Sets the password of the token's account; the token is spent. Every refresh token
+         *     of the account is revoked and the email's failed logins are cleared. An unknown,
+         *     expired, spent or voided token is 400.
+         */
+        post: operations["confirm_password_reset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -503,6 +596,19 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AccountDeletion
+         * @example {
+         *       "password": "pepperoni-42"
+         *     }
+         */
+        AccountDeletion: {
+            /**
+             * Password
+             * @description The password the account has now
+             */
+            password: string;
+        };
+        /**
          * ErrorDetail
          * @description The body of every error but the 422s.
          */
@@ -564,6 +670,14 @@ export interface components {
         Message: {
             /** Status */
             status: string;
+        };
+        /** Notice */
+        Notice: {
+            /**
+             * Detail
+             * @description What happens next
+             */
+            detail: string;
         };
         /**
          * OrderCreate
@@ -705,6 +819,57 @@ export interface components {
          * @enum {string}
          */
         OrderStatus: "pending" | "cancelled" | "completed";
+        /**
+         * PasswordChange
+         * @example {
+         *       "current_password": "pepperoni-42",
+         *       "new_password": "quattro-formaggi-7"
+         *     }
+         */
+        PasswordChange: {
+            /**
+             * Current Password
+             * @description The password the account has now
+             */
+            current_password: string;
+            /**
+             * New Password
+             * @description 8 to 72 bytes of UTF-8 (after Unicode NFKC)
+             */
+            new_password: string;
+        };
+        /**
+         * PasswordResetConfirm
+         * @example {
+         *       "new_password": "quattro-formaggi-7",
+         *       "token": "Xq3u9mF1c2Vh8T0aLr5pW7yN4eK6dJ2bQ1sZ8vH3gA0"
+         *     }
+         */
+        PasswordResetConfirm: {
+            /**
+             * Token
+             * @description The token from the link
+             */
+            token: string;
+            /**
+             * New Password
+             * @description 8 to 72 bytes of UTF-8 (after Unicode NFKC)
+             */
+            new_password: string;
+        };
+        /**
+         * PasswordResetRequest
+         * @example {
+         *       "email": "carla@example.com"
+         *     }
+         */
+        PasswordResetRequest: {
+            /**
+             * Email
+             * Format: email
+             */
+            email: string;
+        };
         /**
          * ProductCreate
          * @example {
@@ -940,6 +1105,31 @@ export interface components {
             created_at: string;
         };
         /**
+         * UserSelfUpdate
+         * @description The caller's own name and email: a new email needs the current password.
+         * @example {
+         *       "name": "Carla Cook"
+         *     }
+         * @example {
+         *       "current_password": "pepperoni-42",
+         *       "email": "carla.cook@example.com"
+         *     }
+         */
+        UserSelfUpdate: {
+            /** Name */
+            name?: string;
+            /**
+             * Email
+             * Format: email
+             */
+            email?: string;
+            /**
+             * Current Password
+             * @description Required to change the email
+             */
+            current_password?: string;
+        };
+        /**
          * UserUpdate
          * @example {
          *       "is_active": false
@@ -947,8 +1137,13 @@ export interface components {
          * @example {
          *       "is_admin": true
          *     }
+         * @example {
+         *       "name": "Carla Cook"
+         *     }
          */
         UserUpdate: {
+            /** Name */
+            name?: string;
             /** Is Active */
             is_active?: boolean;
             /** Is Admin */
@@ -2230,6 +2425,353 @@ export interface operations {
             };
         };
     };
+    delete_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description The scheme to authenticate with: `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Current password is incorrect */
+            403: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description There must be at least one active admin */
+            409: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body larger than 1 MiB */
+            413: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Invalid input: `detail` lists each problem */
+            422: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Too many wrong passwords for this email (they count as failed logins) */
+            429: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Database unavailable: retry later */
+            503: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    update_me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserSelfUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description The scheme to authenticate with: `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Current password is incorrect */
+            403: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description An account with this email already exists */
+            409: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body larger than 1 MiB */
+            413: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Invalid input: `detail` lists each problem */
+            422: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Too many wrong passwords for this email (they count as failed logins) */
+            429: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Database unavailable: retry later */
+            503: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    change_password: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPair"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description The scheme to authenticate with: `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Current password is incorrect */
+            403: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body larger than 1 MiB */
+            413: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Invalid input: `detail` lists each problem */
+            422: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Too many wrong passwords for this email (they count as failed logins) */
+            429: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Database unavailable: retry later */
+            503: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
     list_users: {
         parameters: {
             query?: {
@@ -2272,6 +2814,183 @@ export interface operations {
             };
             /** @description Not allowed for this user */
             403: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Invalid input: `detail` lists each problem */
+            422: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Database unavailable: retry later */
+            503: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    read_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description The scheme to authenticate with: `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed for this user */
+            403: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Invalid input: `detail` lists each problem */
+            422: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Database unavailable: retry later */
+            503: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    delete_user: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id */
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid or expired bearer token */
+            401: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description The scheme to authenticate with: `Bearer` */
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not allowed for this user */
+            403: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Not found (or not yours) */
+            404: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description There must be at least one active admin */
+            409: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
                     "X-Request-ID": string;
@@ -2380,7 +3099,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorDetail"];
                 };
             };
-            /** @description Conflicts with the current state */
+            /** @description There must be at least one active admin */
             409: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
@@ -2854,6 +3573,148 @@ export interface operations {
                     "X-Request-ID": string;
                     /** @description The scheme to authenticate with: `Bearer` */
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body larger than 1 MiB */
+            413: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Invalid input: `detail` lists each problem */
+            422: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Database unavailable: retry later */
+            503: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    request_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notice"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Request body larger than 1 MiB */
+            413: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+            /** @description Invalid input: `detail` lists each problem */
+            422: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationErrorDetail"];
+                };
+            };
+            /** @description Database unavailable: retry later */
+            503: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    /** @description Seconds to wait before retrying */
+                    "Retry-After": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorDetail"];
+                };
+            };
+        };
+    };
+    confirm_password_reset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirm"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid or expired reset token (or a body that cannot be decoded) */
+            400: {
+                headers: {
+                    /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
+                    "X-Request-ID": string;
                     [name: string]: unknown;
                 };
                 content: {

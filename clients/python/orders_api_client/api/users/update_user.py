@@ -106,9 +106,11 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: UserUpdate,
 ) -> Response[ErrorDetail | UserPublic | ValidationErrorDetail]:
-    """Activate, deactivate, promote or demote a user (admin)
+    """Rename, activate, deactivate, promote or demote a user (admin)
 
-     A deactivated user's tokens stop working at once, and they can no longer log in.
+     A deactivated user's tokens stop working at once: their refresh tokens are revoked
+    (reactivating does not bring them back) and they can no longer log in. Demoting or
+    deactivating the last active admin, yourself included, is 409.
 
     Args:
         user_id (int): The user's id
@@ -140,9 +142,11 @@ def sync(
     client: AuthenticatedClient,
     body: UserUpdate,
 ) -> ErrorDetail | UserPublic | ValidationErrorDetail | None:
-    """Activate, deactivate, promote or demote a user (admin)
+    """Rename, activate, deactivate, promote or demote a user (admin)
 
-     A deactivated user's tokens stop working at once, and they can no longer log in.
+     A deactivated user's tokens stop working at once: their refresh tokens are revoked
+    (reactivating does not bring them back) and they can no longer log in. Demoting or
+    deactivating the last active admin, yourself included, is 409.
 
     Args:
         user_id (int): The user's id
@@ -169,9 +173,11 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: UserUpdate,
 ) -> Response[ErrorDetail | UserPublic | ValidationErrorDetail]:
-    """Activate, deactivate, promote or demote a user (admin)
+    """Rename, activate, deactivate, promote or demote a user (admin)
 
-     A deactivated user's tokens stop working at once, and they can no longer log in.
+     A deactivated user's tokens stop working at once: their refresh tokens are revoked
+    (reactivating does not bring them back) and they can no longer log in. Demoting or
+    deactivating the last active admin, yourself included, is 409.
 
     Args:
         user_id (int): The user's id
@@ -201,9 +207,11 @@ async def asyncio(
     client: AuthenticatedClient,
     body: UserUpdate,
 ) -> ErrorDetail | UserPublic | ValidationErrorDetail | None:
-    """Activate, deactivate, promote or demote a user (admin)
+    """Rename, activate, deactivate, promote or demote a user (admin)
 
-     A deactivated user's tokens stop working at once, and they can no longer log in.
+     A deactivated user's tokens stop working at once: their refresh tokens are revoked
+    (reactivating does not bring them back) and they can no longer log in. Demoting or
+    deactivating the last active admin, yourself included, is 409.
 
     Args:
         user_id (int): The user's id
