@@ -3,8 +3,9 @@
 With several uvicorn workers each is a process of its own: prometheus-client's
 multiprocess mode then keeps every worker's values in files of one directory, named by
 `PROMETHEUS_MULTIPROC_DIR`, and `/metrics` adds them up whichever worker answers. The
-`serve` command sets that directory up (empty) before the workers start, and before this
-module is imported: prometheus-client picks its storage when it is first imported.
+`serve` command sets that directory up (empty) before the workers start; a worker that
+imported this module before (the only one, run in the command's process) keeps its values
+in memory and exposes them from there.
 """
 
 import os
@@ -22,6 +23,10 @@ from prometheus_client import (
 )
 
 MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# Decided once, as prometheus-client decides where values live when it is imported: a
+# process that imported it before `serve` set the directory (a single worker, run in the
+# command's own process) keeps its values in memory, and must expose them from there.
+MULTIPROCESS = bool(os.environ.get(MULTIPROC_DIR_VARIABLE))
 
 http_requests = Counter(
     "http_requests",
@@ -78,7 +83,7 @@ def count_login(outcome: LoginOutcome) -> None:
 
 
 def is_multiprocess() -> bool:
-    return bool(os.environ.get(MULTIPROC_DIR_VARIABLE))
+    return MULTIPROCESS
 
 
 def exposition() -> tuple[bytes, str]:

@@ -3,6 +3,7 @@ secret in any of them, and metrics that add up every worker's requests."""
 
 import json
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -65,15 +66,19 @@ def traffic(server: LiveServer) -> dict[str, str]:
         http.get("/orders/1", headers={"Authorization": "Bearer not.a.token"})
         for _ in range(6):
             http.get("/health/ready", headers={"X-Request-ID": "live-probe"})
-        return {
-            "password": PASSWORD,
-            "wrong password": WRONG_PASSWORD,
-            "admin password": ADMIN_PASSWORD,
-            "access token": tokens["access_token"],
-            "refresh token": tokens["refresh_token"],
-            "rotated refresh token": rotated.json()["refresh_token"],
-            "admin token": admin["access_token"],
-        }
+    # A request's access line is written once its response has gone: wait for the last.
+    deadline = time.monotonic() + 10
+    while server.log().count("live-probe") < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {
+        "password": PASSWORD,
+        "wrong password": WRONG_PASSWORD,
+        "admin password": ADMIN_PASSWORD,
+        "access token": tokens["access_token"],
+        "refresh token": tokens["refresh_token"],
+        "rotated refresh token": rotated.json()["refresh_token"],
+        "admin token": admin["access_token"],
+    }
 
 
 def json_lines(server: LiveServer) -> list[dict[str, object]]:
@@ -136,3 +141,22 @@ def test_the_server_names_no_software(server: LiveServer) -> None:
 
     assert "server" not in response.headers
     assert response.json() == {"status": "ok"}
+
+
+def test_a_single_worker_server_counts_its_requests_in_the_metrics(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """One worker runs the app in the command's own process, which imported the metrics
+    before `serve` chose their directory: its counts must show all the same."""
+    workdir = tmp_path_factory.mktemp("live-one-worker")
+    database_url = f"sqlite+aiosqlite:///{workdir / 'live.db'}"
+    with live_server(database_url, workdir) as single:
+        for _ in range(3):
+            httpx.get(f"{single.base_url}/health/live", timeout=10)
+        text = httpx.get(f"{single.base_url}/metrics", timeout=10).text
+
+    live = re.search(
+        r'http_requests_total\{method="GET",route="/health/live",status="200"\} (\S+)', text
+    )
+    assert live is not None
+    assert float(live.group(1)) >= 3
