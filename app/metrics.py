@@ -43,6 +43,11 @@ logins = Counter("logins", "Login attempts by outcome: success, failure, throttl
 event_streams_open = Gauge(
     "event_streams_open", "Order event streams open now", multiprocess_mode="livesum"
 )
+password_hashes_queued = Gauge(
+    "password_hashes_queued",
+    "Password hashes running or waiting for a hashing thread now (the bounded queue's load)",
+    multiprocess_mode="livesum",
+)
 
 OrderEvent = Literal["created", "completed", "cancelled"]
 LoginOutcome = Literal["success", "failure", "throttled"]

@@ -25,6 +25,7 @@ from app.config import Settings
 from app.db import SessionDep
 from app.errors import AdminRequired, HashingQueueFull, Unauthorized, UserGone
 from app.fields import MAX_ID, normalize_password
+from app.metrics import password_hashes_queued
 from app.request_context import set_user_id
 from app.services.callers import active_caller_is_admin
 from app.tables import User
@@ -114,12 +115,14 @@ async def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
     ):
         raise HashingQueueFull
     queue.taken += 1
+    password_hashes_queued.inc()
     if client is not None:
         queue.taken_by[client] += 1
     try:
         return await asyncio.get_running_loop().run_in_executor(_hashing_pool, function, *args)
     finally:
         queue.taken -= 1
+        password_hashes_queued.dec()
         if client is not None:
             queue.taken_by[client] -= 1
             if not queue.taken_by[client]:

@@ -41,6 +41,7 @@ DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/orders_benc
 # As many clients as the hashing queue lets one client address have (a core's worth):
 # more, and the bounded queue rightly answers the extra ones 503.
 LOGIN_CLIENTS = 2
+LOGIN_SCRIPT = "login.lua"
 INTERFERENCE_LIMIT = 5.0
 LOGIN_TARGET_SHARE = 0.8
 
@@ -77,7 +78,7 @@ SCENARIOS = {
         Scenario(
             "login",
             f"POST /auth/login ({LOGIN_CLIENTS} clients)",
-            "login.lua",
+            LOGIN_SCRIPT,
             ("POST", "/auth/login"),
             connections=LOGIN_CLIENTS,
             threads=1,
@@ -218,15 +219,18 @@ class Runner:
             failure = result.failure(need_requests=phase == "run")
             if failure:
                 raise BenchError(f"{script} {phase} on {server.url} failed: {failure}")
+            if script == LOGIN_SCRIPT:
+                wait_for_hashes_to_finish(server)
         return result
 
     def run_interference(self, server: Server) -> tuple[WrkResult, WrkResult]:
         """GET /orders/{id} while LOGIN_CLIENTS clients log in without pause, at once."""
-        logins = self._start(server, "login.lua", self.duration_s + 2, LOGIN_CLIENTS, 1)
+        logins = self._start(server, LOGIN_SCRIPT, self.duration_s + 2, LOGIN_CLIENTS, 1)
         time.sleep(1)  # the logins are in full swing before the reads start
         reads = self._start(server, "get_order.lua", self.duration_s, None, None)
         read_result = reads.result(timeout=self.duration_s + 60)
         login_result = logins.result(timeout=self.duration_s + 60)
+        wait_for_hashes_to_finish(server)
         for name, result in (("GET /orders/{id}", read_result), ("login", login_result)):
             failure = result.failure(need_requests=result is read_result)
             if failure:
@@ -250,6 +254,28 @@ class Runner:
             threads=threads or self.threads,
             data_file=self.data_file,
         )
+
+
+def wait_for_hashes_to_finish(server: Server, timeout_s: float = 60) -> None:
+    """Wait until the server runs no password hash any more. wrk stops at its deadline
+    with requests in flight, and the server finishes their hashes after the connections
+    close: a run started at once would find their places in the bounded hashing queue
+    still taken, and its own logins from the same address answered 503."""
+    deadline = time.monotonic() + timeout_s
+    while (queued := queued_hashes(server)) > 0:
+        if time.monotonic() > deadline:
+            raise BenchError(f"{queued:.0f} password hashes still queued after {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
+def queued_hashes(server: Server) -> float:
+    """The server's `password_hashes_queued` gauge, from its `/metrics`."""
+    response = httpx.get(server.url + "/metrics", timeout=30)
+    response.raise_for_status()
+    for line in response.text.splitlines():
+        if line.startswith("password_hashes_queued "):
+            return float(line.split()[1])
+    raise BenchError(f"{server.url}/metrics has no password_hashes_queued gauge")
 
 
 def smoke_check(server: Server, scenario: Scenario, data: SeedResult) -> None:

@@ -369,6 +369,25 @@ async def test_one_address_holds_at_most_its_share_of_the_hashing_queue(
     assert [response.status_code for response in await asyncio.gather(*held)] == [200] * len(held)
 
 
+async def test_the_metrics_show_the_hashes_queued_and_their_end(
+    throttle_app: FastAPI,
+    gated_bcrypt: BcryptGate,
+    full_hashing_queue: list[asyncio.Task[httpx.Response]],
+) -> None:
+    async with client_from(throttle_app, ANOTHER_ADDRESS) as client:
+        assert queued_hashes((await client.get("/metrics")).text) == MAX_HASHING_JOBS
+        gated_bcrypt.release.set()
+        await asyncio.gather(*full_hashing_queue)
+        assert queued_hashes((await client.get("/metrics")).text) == 0
+
+
+def queued_hashes(exposition: str) -> float:
+    (line,) = [
+        line for line in exposition.splitlines() if line.startswith("password_hashes_queued ")
+    ]
+    return float(line.split()[1])
+
+
 async def test_the_queued_logins_finish_once_the_checks_run(
     throttle_app: FastAPI,
     gated_bcrypt: BcryptGate,

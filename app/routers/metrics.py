@@ -20,7 +20,8 @@ router = APIRouter(tags=["health"])
     },
 )
 async def metrics() -> Response:
-    """Requests by route and status, their durations, orders, logins and open event
-    streams. Keep it off the public side of the proxy (see `deploy/nginx.conf`)."""
+    """Requests by route and status, their durations, orders, logins, open event
+    streams and queued password hashes. Keep it off the public side of the proxy (see
+    `deploy/nginx.conf`)."""
     body, media_type = exposition()
     return Response(body, media_type=media_type)
