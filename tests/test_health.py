@@ -88,7 +88,7 @@ def test_openapi_declares_the_503_of_health(app: FastAPI) -> None:
 
     assert set(responses) == {"200", "503"}
     assert responses["503"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ErrorDetail"
+        "$ref": "#/components/schemas/Unavailable"
     }
 
 
