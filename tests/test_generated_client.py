@@ -4,6 +4,8 @@ errors included. mypy checks this file strictly (`make lint`), so the client's t
 checked as a user's code would use them."""
 
 from collections.abc import Iterator
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -39,6 +41,8 @@ from orders_api_client.models import (
 )
 from orders_api_client.types import Response
 
+from tests.conftest import TEST_DATABASE_URL
+from tests.events_support import scratch_postgresql
 from tests.live_server import LiveServer, live_server
 
 ADMIN_EMAIL = "boss@example.com"
@@ -53,7 +57,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The README's server: the demo menu and an admin made from the command line."""
     workdir = tmp_path_factory.mktemp("generated-client")
     # A database of its own, which `serve` migrates.
-    with live_server(f"sqlite+aiosqlite:///{workdir / 'client.db'}", workdir) as running:
+    with (
+        scratch_postgresql(TEST_DATABASE_URL, "client")
+        if TEST_DATABASE_URL
+        else nullcontext(f"sqlite+aiosqlite:///{workdir / 'client.db'}")
+    ) as database_url:
+        yield from readme_server(database_url, workdir)
+
+
+def readme_server(database_url: str, workdir: Path) -> Iterator[LiveServer]:
+    with live_server(database_url, workdir) as running:
         running.cli("seed-demo")
         running.cli(
             "create-admin", "--email", ADMIN_EMAIL, "--name", "Boss", stdin=ADMIN_PASSWORD + "\n"
