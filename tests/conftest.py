@@ -57,7 +57,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the app that checks every response against the OpenAPI schema."""
-    async with SchemaCheckedClient(app, base_url="http://test") as http:
+    async with SchemaCheckedClient(app) as http:
         yield http
 
 

@@ -114,10 +114,14 @@ def _route_key(route: BaseRoute) -> tuple[str, tuple[str, ...]]:
 
 
 class SchemaCheckedClient(httpx.AsyncClient):
-    """An `httpx.AsyncClient` that checks every whole response against the app's schema."""
+    """An `httpx.AsyncClient` of the app at `http://test` that checks every whole response
+    against the app's schema. `peer` is the client address the app sees."""
 
-    def __init__(self, app: FastAPI, **kwargs: Any) -> None:
-        super().__init__(transport=httpx.ASGITransport(app=app), **kwargs)
+    def __init__(
+        self, app: FastAPI, *, peer: tuple[str, int] = ("127.0.0.1", 123), **kwargs: Any
+    ) -> None:
+        transport = httpx.ASGITransport(app=app, client=peer)
+        super().__init__(transport=transport, base_url="http://test", **kwargs)
         self.app = app
 
     async def send(
