@@ -9,7 +9,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 
 .PHONY: install install-dev env run migrate test lint format lock clean bench bench-growth \
-	multi-check chromium e2e fuzz
+	multi-check chromium e2e fuzz client client-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,7 +75,7 @@ fuzz: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict app
+	$(BIN)/mypy --strict app clients/dump_openapi.py tests/test_generated_client.py
 
 ## bench: seed a database, serve the app and a baseline, drive both with wrk, print the table
 ## (SQLite; PostgreSQL with BENCH_ARGS=--postgres; results in bench/results/)
@@ -90,6 +90,30 @@ bench-growth: install-dev
 ## multi-check: two instances on one PostgreSQL behind nginx share every piece of state
 multi-check: install-dev
 	bench/multi_instance_check.sh
+
+## client: regenerate clients/ from the app's OpenAPI schema (no server needed): the schema
+## itself (openapi.json), the typed async Python client (python/, openapi-python-client) and
+## the TypeScript types (typescript/schema.d.ts, openapi-typescript). CLIENTS_OUT writes
+## them to another directory (see client-check).
+CLIENTS_OUT ?= clients
+OPENAPI_TYPESCRIPT := clients/typescript/node_modules/.bin/openapi-typescript
+client: install-dev $(OPENAPI_TYPESCRIPT)
+	mkdir -p $(CLIENTS_OUT)/typescript
+	$(BIN)/python clients/dump_openapi.py $(CLIENTS_OUT)/openapi.json
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/openapi-python-client generate --overwrite \
+		--path $(CLIENTS_OUT)/openapi.json --output-path $(CLIENTS_OUT)/python \
+		--meta pdm --config clients/python-client.yaml
+	rm -rf $(CLIENTS_OUT)/python/.ruff_cache
+	$(OPENAPI_TYPESCRIPT) $(CLIENTS_OUT)/openapi.json --output $(CLIENTS_OUT)/typescript/schema.d.ts
+
+# openapi-typescript at the version of clients/typescript/package-lock.json
+$(OPENAPI_TYPESCRIPT): clients/typescript/package.json clients/typescript/package-lock.json
+	cd clients/typescript && npm ci --no-audit --no-fund --silent
+	touch $@
+
+## client-check: fail when the committed clients/ are not what `make client` makes now
+client-check:
+	clients/check
 
 format: install-dev
 	$(BIN)/ruff format .

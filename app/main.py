@@ -99,10 +99,13 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 def _data_error(request: Request, exc: Exception) -> JSONResponse:
     logger.info("data error on %s %s: %s", request.method, request.url.path, _without_sql(exc))
-    return JSONResponse(
-        {"detail": "A value is out of the range the database can store"},
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
+    # Shaped like every 422: a list of problems (the input is not known here).
+    problem = {
+        "type": "value_out_of_range",
+        "loc": ["body"],
+        "msg": "A value is out of the range the database can store",
+    }
+    return JSONResponse({"detail": [problem]}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 SECRET_FIELDS = frozenset(

@@ -9,8 +9,19 @@
   sub-dependency (see `app.security`), so FastAPI cannot infer the requirement. Routes
   that anyone may call but that look at a token when one is sent (the menu) list "no
   token" as an alternative.
-- Error responses declare the headers the app sends with them: `WWW-Authenticate` on 401,
-  `Retry-After` on 429 and 503.
+- Error bodies are typed: every 422 is `ValidationErrorDetail` (`detail` lists each problem
+  as `{loc, msg, type}`), every other error `ErrorDetail` (`detail` is a sentence).
+- Responses declare the headers the app sends with them: `X-Request-ID` on every one,
+  `WWW-Authenticate` on 401, `Retry-After` on 429 and 503.
+- A field of a response model that has a default is still always sent (the routes write
+  every field), so it is required in every schema that only responses use: generated
+  clients then type it as present. In request-only schemas a default is said in words,
+  and the field is optional in every generated client (see `_settle_defaults`).
+- An optional parameter or body is left out when it has no value: a query string or a
+  header cannot carry null, and FastAPI reads a `null` body as no body. Their schemas offer
+  no `null`, so generated clients do not send one.
+- Component names read well in generated code: `OrderPage`, not `Page_OrderPublic_`;
+  `LoginForm`, not `Body_login_form`.
 - OpenAPI links say how the output of one operation feeds the next (sign up -> log in ->
   refresh; open an order -> add items -> complete it), for client generators and for
   schemathesis' stateful tests.
@@ -24,7 +35,9 @@ router alone would name only the methods of the one route it tried).
 """
 
 import copy
+import json
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -35,11 +48,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from app.request_context import VALID_REQUEST_ID
 from app.routers.common import ERROR_DESCRIPTIONS
 from app.security import oauth2_scheme
-from app.tables import LoginRequest
+from app.tables import ErrorDetail, LoginRequest, ValidationErrorDetail
 
-ERROR_DETAIL_REF = "#/components/schemas/ErrorDetail"
+REF_PREFIX = "#/components/schemas/"
+ERROR_DETAIL_REF = REF_PREFIX + ErrorDetail.__name__
+VALIDATION_ERROR_REF = REF_PREFIX + ValidationErrorDetail.__name__
+ERROR_MODELS = (ErrorDetail, ValidationErrorDetail)
+NULL = {"type": "null"}
 
 BEARER_SCHEME = oauth2_scheme.scheme_name
 BEARER_TOKEN_REQUIRED: dict[str, Any] = {"security": [{BEARER_SCHEME: []}]}
@@ -69,6 +87,17 @@ RESPONSE_HEADERS: dict[str, dict[str, dict[str, Any]]] = {
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         }
     },
+}
+
+REQUEST_ID_HEADER: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": (
+            "The request's id, on the server's log lines for it: the client's own "
+            "`X-Request-ID` when it sent a well-formed one"
+        ),
+        "required": True,
+        "schema": {"type": "string", "pattern": f"^{VALID_REQUEST_ID.pattern}$"},
+    }
 }
 
 Link = dict[str, Any]
@@ -247,16 +276,191 @@ def operations(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def complete_schema(schema: dict[str, Any]) -> None:
+    _rename_components(schema)
     by_id = operations(schema)
     for operation in by_id.values():
         # Every route reads the database (a bearer token is checked against it too).
         _add_error_response(operation, 503)
         if "requestBody" in operation:
             _add_error_response(operation, 400)
+        _type_error_bodies(operation)
+        _drop_null_from_optional_inputs(operation)
         _add_response_headers(operation)
+    _declare_error_models(schema)
+    _drop_unreferenced_components(schema)
+    _settle_defaults(schema)
     _declare_bearer_scheme(schema)
     _describe_token_form(schema, by_id["login_form"])
     _add_links(by_id)
+
+
+# ---------------------------------------------------------------- component names
+
+
+def readable_name(name: str) -> str:
+    """The name a component goes by in the schema, and so in generated code.
+
+    pydantic names a generic model after its parameters (`Page[OrderPublic]` is
+    `Page_OrderPublic_`): it becomes `OrderPage`. FastAPI names the body model it makes for
+    form fields after the operation (`Body_login_form`): it becomes `LoginForm`, or
+    `<Operation>Body`. A model used by requests and responses alike that serializes
+    differently is split by FastAPI into `X-Input` and `X-Output`: `XInput` and `X`.
+    """
+    if generic := re.fullmatch(r"([A-Za-z0-9]+)_([A-Za-z0-9]+)_", name):
+        model, argument = generic.groups()
+        return argument.removesuffix("Public") + model
+    if name.startswith("Body_"):
+        operation = "".join(word.capitalize() for word in name.removeprefix("Body_").split("_"))
+        return operation if operation.endswith(("Form", "Body")) else operation + "Body"
+    if name.endswith("-Output"):
+        return name.removesuffix("-Output")
+    return name.replace("-Input", "Input")
+
+
+def _rename_components(schema: dict[str, Any]) -> None:
+    components: dict[str, Any] = schema.setdefault("components", {}).get("schemas", {})
+    renamed = {name: readable_name(name) for name in components}
+    if len(set(renamed.values())) != len(renamed):
+        raise RuntimeError(f"two schema components get the same readable name: {renamed}")
+    schema["components"]["schemas"] = {
+        renamed[name]: _retitled(component, name, renamed[name])
+        for name, component in sorted(components.items(), key=lambda item: renamed[item[0]])
+    }
+    refs = {REF_PREFIX + old: REF_PREFIX + new for old, new in renamed.items() if old != new}
+    for node in _nodes(schema):
+        if node.get("$ref") in refs:
+            node["$ref"] = refs[node["$ref"]]
+
+
+def _retitled(component: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    if old != new and "title" in component:
+        component["title"] = new
+    return component
+
+
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a JSON document, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+def _refs(node: Any) -> set[str]:
+    return {found["$ref"] for found in _nodes(node) if isinstance(found.get("$ref"), str)}
+
+
+def _reachable(schema: dict[str, Any], node: Any) -> set[str]:
+    """The names of the components that `node` refers to, directly or through others."""
+    components = schema["components"]["schemas"]
+    found: set[str] = set()
+    pending = _refs(node)
+    while pending:
+        ref = pending.pop()
+        name = ref.removeprefix(REF_PREFIX)
+        if ref.startswith(REF_PREFIX) and name not in found:
+            found.add(name)
+            pending |= _refs(components.get(name, {}))
+    return found
+
+
+# ---------------------------------------------------------------- error bodies
+
+
+def _type_error_bodies(operation: dict[str, Any]) -> None:
+    """A 422 always lists its problems, whatever a route declared (FastAPI's own default
+    body included); the other errors carry a sentence."""
+    for code, response in operation["responses"].items():
+        if code == "422":
+            response["content"] = {"application/json": {"schema": {"$ref": VALIDATION_ERROR_REF}}}
+
+
+def _declare_error_models(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for model in ERROR_MODELS:
+        model_schema = model.model_json_schema(ref_template=REF_PREFIX + "{model}")
+        for name, definition in model_schema.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components.setdefault(model.__name__, model_schema)
+
+
+def _drop_unreferenced_components(schema: dict[str, Any]) -> None:
+    """FastAPI's own validation error models, unused once every 422 is typed."""
+    used = _reachable(schema, schema["paths"])
+    components = schema["components"]["schemas"]
+    schema["components"]["schemas"] = {
+        name: component for name, component in sorted(components.items()) if name in used
+    }
+
+
+# ---------------------------------------------------------------- required and optional
+
+
+def _drop_null_from_optional_inputs(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if not parameter.get("required"):
+            _without_null(parameter["schema"])
+    body = operation.get("requestBody")
+    if body is not None and not body.get("required"):
+        for media_type in body["content"].values():
+            _without_null(media_type["schema"])
+            if "$ref" in media_type["schema"]:
+                media_type["schema"].pop("title", None)  # FastAPI's name for the argument
+
+
+def _without_null(node: dict[str, Any]) -> None:
+    alternatives = [alternative for alternative in node.get("anyOf", []) if alternative != NULL]
+    if "anyOf" in node and len(alternatives) < len(node["anyOf"]):
+        del node["anyOf"]
+        if len(alternatives) == 1:
+            node.update(alternatives[0])
+        else:
+            node["anyOf"] = alternatives
+    if "default" in node and node["default"] is None:
+        del node["default"]
+
+
+def _settle_defaults(schema: dict[str, Any]) -> None:
+    """What a field's default means depends on which way the model travels.
+
+    Response models are written whole (by FastAPI, or by `json_response` in the same
+    shape): a field with a default is sent like any other, so it is required. In a request
+    a field with a default may be left out; the default is said in words rather than as
+    `default`, which TypeScript generators read as "always present" and so make the field
+    required to send. A component both sides use keeps its schema as it is.
+    """
+    in_requests: set[str] = set()
+    in_responses: set[str] = set()
+    for operation in operations(schema).values():
+        in_requests |= _reachable(schema, operation.get("requestBody", {}))
+        in_requests |= _reachable(schema, operation.get("parameters", []))
+        in_responses |= _reachable(schema, operation["responses"])
+    components = schema["components"]["schemas"]
+    for name in in_responses - in_requests:
+        _require_defaulted_fields(components[name])
+    for name in in_requests - in_responses:
+        for field in components[name].get("properties", {}).values():
+            _default_in_words(field)
+
+
+def _require_defaulted_fields(component: dict[str, Any]) -> None:
+    properties: dict[str, Any] = component.get("properties", {})
+    required = set(component.get("required", []))
+    defaulted = {name for name, field in properties.items() if "default" in field}
+    if defaulted:
+        component["required"] = [name for name in properties if name in required | defaulted]
+
+
+def _default_in_words(field: dict[str, Any]) -> None:
+    if "default" in field:
+        default = json.dumps(field.pop("default"), ensure_ascii=False)
+        sentence = f"Left out, it is `{default}`."
+        field["description"] = (
+            f"{field['description']} {sentence}" if "description" in field else sentence
+        )
 
 
 def _declare_bearer_scheme(schema: dict[str, Any]) -> None:
@@ -278,10 +482,10 @@ def _add_error_response(operation: dict[str, Any], status_code: int) -> None:
 
 
 def _add_response_headers(operation: dict[str, Any]) -> None:
-    for status_code, headers in RESPONSE_HEADERS.items():
-        response = operation["responses"].get(status_code)
-        if response is not None:
-            response.setdefault("headers", {}).update(headers)
+    for status_code, response in operation["responses"].items():
+        headers = response.setdefault("headers", {})
+        headers.update(REQUEST_ID_HEADER)
+        headers.update(RESPONSE_HEADERS.get(status_code, {}))
 
 
 def _describe_token_form(schema: dict[str, Any], operation: dict[str, Any]) -> None:

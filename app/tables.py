@@ -7,7 +7,7 @@ reject unknown fields, so a client cannot set what the contract does not let it 
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Literal, NotRequired, TypeVar
 
 import orjson
 from pydantic import (
@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, Relationship, SQLModel
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
 from app.fields import (
     MAX_ITEMS_PER_REQUEST,
@@ -314,7 +315,32 @@ class Message(SQLModel):
 
 
 class ErrorDetail(BaseModel):
-    detail: Any = PydanticField(description="What went wrong, in words a client can act on")
+    """The body of every error but the 422s."""
+
+    detail: str = PydanticField(description="What went wrong, in words a client can act on")
+
+
+class ValidationIssue(TypedDict):
+    """One problem with the input: where it is, what is wrong, and of which kind."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+    input: NotRequired[Any]
+    ctx: NotRequired[dict[str, Any]]
+
+
+class ValidationErrorDetail(BaseModel):
+    """The body of a 422: every problem found with the input."""
+
+    detail: list[ValidationIssue]
+
+
+class Unavailable(BaseModel):
+    """Readiness refused: the database cannot serve reads and writes now."""
+
+    status: Literal["unavailable"]
+    detail: str = PydanticField(description="Why the database cannot serve")
 
 
 # ---------------------------------------------------------------- menu and orders

@@ -21,6 +21,7 @@ from app.main import create_app
 from app.security import hash_password
 from app.tables import Product, ProductPublic, User, metadata
 from tests.mail_server import Mailbox, SMTPServer, smtp_server
+from tests.schema_conformance import SchemaCheckedClient
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
@@ -55,8 +56,8 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    """A client of the app that checks every response against the OpenAPI schema."""
+    async with SchemaCheckedClient(app) as http:
         yield http
 
 

@@ -23,6 +23,7 @@ from app.services.auth import EMAIL_CEILING_FACTOR
 from app.tables import AuthRateCounter, User
 from tests.conftest import PASSWORD, Account, CreateUser, detail_of
 from tests.live_server import live_server
+from tests.schema_conformance import SchemaCheckedClient
 from tests.test_auth_login import WRONG, BcryptGate
 
 RATE = 3  # requests per minute to each auth route, in these tests
@@ -58,8 +59,7 @@ def settings(settings: Settings) -> Settings:
 @asynccontextmanager
 async def client_from(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client whose requests come from `address` (the peer uvicorn would see)."""
-    transport = httpx.ASGITransport(app=app, client=(address, 40_000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with SchemaCheckedClient(app, peer=(address, 40_000)) as http:
         yield http
 
 

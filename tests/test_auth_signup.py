@@ -11,6 +11,7 @@ from sqlmodel import col, func, select
 from app.security import MAX_HASHING_JOBS
 from app.tables import User
 from tests.conftest import Account, detail_of
+from tests.schema_conformance import SchemaCheckedClient
 
 VALID = {"name": "Carla Customer", "email": "carla@example.com", "password": "pizza-margherita"}
 
@@ -324,8 +325,7 @@ async def test_signup_rejects_a_lone_surrogate_instead_of_failing(
 async def signup_from(app: FastAPI, address: str, body: dict[str, Any]) -> httpx.Response:
     """A signup from a client address of its own: one address may hold only its share of
     the password-hashing queue (a burst from one address gets 503 past it)."""
-    transport = httpx.ASGITransport(app=app, client=(address, 40_000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with SchemaCheckedClient(app, peer=(address, 40_000)) as client:
         return await client.post("/auth/signup", json=body)
 
 

@@ -12,6 +12,7 @@ from app.config import DEFAULT_DATABASE_URL, ConfigError, Settings, load_setting
 from app.main import create_app
 from app.tables import User
 from tests.conftest import TEST_SECRET_KEY, CreateUser
+from tests.schema_conformance import SchemaCheckedClient
 
 SETTING_NAMES = [
     "DATABASE_URL",
@@ -259,8 +260,7 @@ async def test_cors_headers_reach_error_responses_too(settings: Settings) -> Non
     application = create_app(
         settings.model_copy(update={"cors_origins": ["https://pizza.example"]})
     )
-    transport = httpx.ASGITransport(app=application)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with SchemaCheckedClient(application) as client:
         response = await client.get("/users/me", headers={"Origin": "https://pizza.example"})
 
     assert response.status_code == 401
@@ -307,8 +307,7 @@ async def test_the_access_token_lifetime_follows_its_setting(
 ) -> None:
     short = create_app(settings.model_copy(update={"access_token_expire_minutes": 5}))
     user = await create_user(log_in=False)
-    transport = httpx.ASGITransport(app=short)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with SchemaCheckedClient(short) as client:
         response = await client.post(
             "/auth/login", json={"email": user.email, "password": user.password}
         )
@@ -321,8 +320,7 @@ async def test_the_bcrypt_cost_follows_its_setting(
     settings: Settings, app: FastAPI, client: httpx.AsyncClient
 ) -> None:
     costly = create_app(settings.model_copy(update={"bcrypt_rounds": 5}))
-    transport = httpx.ASGITransport(app=costly)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as costly_client:
+    async with SchemaCheckedClient(costly) as costly_client:
         await costly_client.post(
             "/auth/signup",
             json={"name": "Carla", "email": "carla@example.com", "password": "pizza-pie"},

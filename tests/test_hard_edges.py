@@ -29,6 +29,7 @@ from app.middleware import MAX_BODY_BYTES
 from app.tables import ProductPublic
 from tests.conftest import TEST_DATABASE_URL, Account, detail_of, open_order
 from tests.live_server import LiveServer, live_server
+from tests.schema_conformance import SchemaCheckedClient
 
 MAX_ID = 2**31 - 1
 OUT_OF_RANGE_IDS = ["0", "-1", str(MAX_ID + 1), "1" + "0" * 30]
@@ -513,8 +514,7 @@ async def outage_app(
 
 @pytest.fixture
 async def outage_client(outage_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=outage_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with SchemaCheckedClient(outage_app) as http:
         yield http
 
 

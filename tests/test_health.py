@@ -11,6 +11,7 @@ from sqlalchemy import make_url, text
 
 from app.config import Settings
 from app.main import create_app
+from tests.schema_conformance import SchemaCheckedClient
 
 
 def closed_port() -> int:
@@ -64,8 +65,7 @@ async def test_a_protected_route_is_503_not_500_when_the_database_is_down(
     broken = create_app(
         settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}"})
     )
-    transport = httpx.ASGITransport(app=broken)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with SchemaCheckedClient(broken) as client:
         response = await client.post(
             "/auth/login", json={"email": "carla@example.com", "password": "whatever1"}
         )
@@ -75,9 +75,8 @@ async def test_a_protected_route_is_503_not_500_when_the_database_is_down(
 
 
 async def get_health(application: FastAPI, path: str = "/health") -> httpx.Response:
-    transport = httpx.ASGITransport(app=application)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with SchemaCheckedClient(application) as client:
             return await client.get(path)
     finally:
         await application.state.db.dispose()
@@ -88,7 +87,7 @@ def test_openapi_declares_the_503_of_health(app: FastAPI) -> None:
 
     assert set(responses) == {"200", "503"}
     assert responses["503"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/ErrorDetail"
+        "$ref": "#/components/schemas/Unavailable"
     }
 
 
@@ -96,8 +95,7 @@ async def test_live_is_200_without_asking_the_database(tmp_path: Path, settings:
     broken = create_app(
         settings.model_copy(update={"database_url": f"sqlite+aiosqlite:///{tmp_path}"})
     )
-    transport = httpx.ASGITransport(app=broken)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with SchemaCheckedClient(broken) as client:
         response = await client.get("/health/live")
     await broken.state.db.dispose()
 

@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 
 from app import tables
+from app.openapi import readable_name
 
 PUBLIC = frozenset(
     {
@@ -50,7 +51,7 @@ WITH_BODY = frozenset(
         "update_order_item",
     }
 )
-FORM_BODY = "Body_login_form"
+FORM_BODY = "LoginForm"
 STREAM = ("get", "/orders/events")
 
 # (method, path) -> (operation id, every status code the operation can return): the codes
@@ -190,12 +191,31 @@ def test_the_event_stream_documents_its_media_type_event_names_and_data(
     assert resolve(schema, data) == schema["components"]["schemas"]["OrderPublic"]
 
 
-def test_every_error_response_is_the_detail_model(schema: dict[str, Any]) -> None:
+# The readiness check's 503 says which state it is in, besides why.
+OWN_ERROR_BODIES = {(("get", "/health"), "503"), (("get", "/health/ready"), "503")}
+
+
+def test_every_422_is_the_list_of_validation_problems(schema: dict[str, Any]) -> None:
+    for key, operation in all_operations(schema).items():
+        if "422" in operation["responses"]:
+            body_schema = operation["responses"]["422"]["content"]["application/json"]["schema"]
+            assert body_schema == {"$ref": "#/components/schemas/ValidationErrorDetail"}, key
+
+
+def test_every_other_error_is_the_detail_sentence(schema: dict[str, Any]) -> None:
     for key, operation in all_operations(schema).items():
         for code, response in operation["responses"].items():
-            if int(code) >= 400:
+            if int(code) >= 400 and code != "422" and (key, code) not in OWN_ERROR_BODIES:
                 body_schema = response["content"]["application/json"]["schema"]
                 assert body_schema == {"$ref": "#/components/schemas/ErrorDetail"}, (key, code)
+
+
+def test_error_models_type_their_detail(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    assert components["ErrorDetail"]["properties"]["detail"]["type"] == "string"
+    issues = components["ValidationErrorDetail"]["properties"]["detail"]
+    assert issues["items"] == {"$ref": "#/components/schemas/ValidationIssue"}
+    assert components["ValidationIssue"]["required"] == ["loc", "msg", "type"]
 
 
 def test_error_responses_declare_the_headers_sent_with_them(schema: dict[str, Any]) -> None:
@@ -204,6 +224,73 @@ def test_error_responses_declare_the_headers_sent_with_them(schema: dict[str, An
         for code, header in expected.items():
             if code in operation["responses"]:
                 assert operation["responses"][code]["headers"][header]["required"], (key, code)
+
+
+def test_every_response_declares_its_request_id(schema: dict[str, Any]) -> None:
+    for key, operation in all_operations(schema).items():
+        for code, response in operation["responses"].items():
+            assert response["headers"]["X-Request-ID"]["required"], (key, code)
+
+
+def test_a_replayed_order_declares_its_header(schema: dict[str, Any]) -> None:
+    created = schema["paths"]["/orders"]["post"]["responses"]["201"]
+    assert created["headers"]["Idempotent-Replayed"]["schema"] == {
+        "type": "string",
+        "enum": ["true"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [
+        ("OrderPublic", {"status", "total_cents"}),
+        ("ProductPublic", {"description", "is_available"}),
+        ("TokenPair", {"token_type"}),
+    ],
+)
+def test_response_fields_with_defaults_are_required(
+    schema: dict[str, Any], model: str, fields: set[str]
+) -> None:
+    assert fields <= set(schema["components"]["schemas"][model]["required"])
+
+
+def test_every_response_field_is_required(schema: dict[str, Any]) -> None:
+    """The routes write every field of their models: a client may count on each one."""
+    for name, component in schema["components"]["schemas"].items():
+        if name.endswith(("Public", "Page")) or name in {"TokenPair", "Message"}:
+            assert set(component["required"]) == set(component["properties"]), name
+
+
+@pytest.mark.parametrize(
+    ("model", "fields"),
+    [("ProductCreate", {"description", "is_available"}), ("OrderCreate", {"items"})],
+)
+def test_request_fields_with_defaults_are_optional(
+    schema: dict[str, Any], model: str, fields: set[str]
+) -> None:
+    assert not fields & set(schema["components"]["schemas"][model].get("required", []))
+
+
+def test_optional_parameters_and_bodies_offer_no_null(schema: dict[str, Any]) -> None:
+    checked = 0
+    for key, operation in all_operations(schema).items():
+        optional = [p["schema"] for p in operation.get("parameters", []) if not p["required"]]
+        body = operation.get("requestBody", {"required": True})
+        if not body.get("required"):
+            optional += [media_type["schema"] for media_type in body["content"].values()]
+        for node in optional:
+            assert {"type": "null"} not in node.get("anyOf", []), key
+            assert node.get("type") != "null", key
+            checked += 1
+    assert checked >= 10
+
+
+def test_component_names_are_identifiers_without_underscores(schema: dict[str, Any]) -> None:
+    for name in schema["components"]["schemas"]:
+        assert re.fullmatch("[A-Z][A-Za-z0-9]*", name), name
+    assert {"OrderPage", "ProductPage", "UserPage", "LoginForm"} <= set(
+        schema["components"]["schemas"]
+    )
 
 
 def test_body_schemas_use_json_schema_keywords_only(schema: dict[str, Any]) -> None:
@@ -367,3 +454,18 @@ async def test_served_schema_is_the_completed_one(
     response = await client.get("/openapi.json")
     assert response.status_code == 200
     assert response.json() == schema
+
+
+@pytest.mark.parametrize(
+    ("generated", "readable"),
+    [
+        ("Page_OrderPublic_", "OrderPage"),
+        ("Body_login_form", "LoginForm"),
+        ("Body_reset_password", "ResetPasswordBody"),
+        ("UserPublic-Output", "UserPublic"),
+        ("UserPublic-Input", "UserPublicInput"),
+        ("OrderPublic", "OrderPublic"),
+    ],
+)
+def test_generated_component_names_are_made_readable(generated: str, readable: str) -> None:
+    assert readable_name(generated) == readable

@@ -205,3 +205,25 @@ async def test_largest_ids_are_valid_and_simply_not_found(
     )
 
     assert (read.status_code, added.status_code, removed.status_code) == (404, 404, 404)
+
+
+async def test_a_null_order_body_is_422_as_the_schema_offers_no_null(
+    client: httpx.AsyncClient, customer: Account
+) -> None:
+    response = await client.post(
+        "/orders",
+        content=b"null",
+        headers={**customer.headers, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body"]
+
+
+async def test_an_order_without_a_body_is_still_opened(
+    client: httpx.AsyncClient, customer: Account
+) -> None:
+    response = await client.post("/orders", headers=customer.headers)
+
+    assert response.status_code == 201
+    assert response.json()["items"] == []

@@ -16,6 +16,7 @@ from app.logging_setup import _json_formatter as json_formatter
 from app.main import create_app
 from app.tables import metadata
 from tests.conftest import Account, CreateUser
+from tests.schema_conformance import SchemaCheckedClient
 
 
 class Lines(logging.Handler):
@@ -224,8 +225,7 @@ async def test_a_database_error_is_logged_without_sql_parameters(
     await writable.state.db.dispose()
     url = f"sqlite+aiosqlite:///file:{path}?mode=ro&uri=true"
     read_only = create_app(settings.model_copy(update={"database_url": url}))
-    transport = httpx.ASGITransport(app=read_only)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with SchemaCheckedClient(read_only) as client:
         response = await client.post(
             "/auth/signup",
             json={"email": "hidden@example.com", "name": "Hid", "password": "pass-word-42"},

@@ -10,7 +10,7 @@ from starlette.types import Scope
 from app.fields import MAX_ID
 from app.mail import Mailer
 from app.paging import MAX_CURSOR_LENGTH, MAX_OFFSET
-from app.tables import ErrorDetail, public_json
+from app.tables import ErrorDetail, ValidationErrorDetail, public_json
 
 
 class PrefixedRouter(APIRouter):
@@ -53,8 +53,15 @@ ERROR_DESCRIPTIONS = {
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the given error codes, each with the `{"detail": ...}` body."""
-    return {code: {"model": ErrorDetail, "description": ERROR_DESCRIPTIONS[code]} for code in codes}
+    """OpenAPI `responses` for the given error codes, each with its `{"detail": ...}` body:
+    the list of problems for 422, a sentence for the others."""
+    return {
+        code: {
+            "model": ValidationErrorDetail if code == 422 else ErrorDetail,
+            "description": ERROR_DESCRIPTIONS[code],
+        }
+        for code in codes
+    }
 
 
 # A page's `limit` and `offset`, as two query parameters of their own (each route gives

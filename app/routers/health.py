@@ -11,8 +11,8 @@ from sqlalchemy import make_url, text
 
 from app.config import Settings
 from app.db import Database
-from app.routers.common import PrefixedRouter, error_responses
-from app.tables import Message
+from app.routers.common import PrefixedRouter
+from app.tables import Message, Unavailable
 
 router = PrefixedRouter(prefix="/health", tags=["health"])
 
@@ -60,7 +60,12 @@ for path, operation_id in (("/ready", "health_ready"), ("", "health")):
         operation_id=operation_id,
         summary="Can the service read and write its database?",
         description=READY_DOC,
-        responses=error_responses(503),
+        responses={
+            status.HTTP_503_SERVICE_UNAVAILABLE: {
+                "model": Unavailable,
+                "description": "The database cannot serve reads and writes now",
+            }
+        },
     )
 
 

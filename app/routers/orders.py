@@ -9,7 +9,8 @@ each route commits its own transaction before it answers.
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Body, Header, Query, Request, Response, status
+from fastapi import Body, Depends, Header, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
@@ -63,6 +64,33 @@ IdempotencyKeyHeader = Annotated[
     ),
 ]
 
+IDEMPOTENT_REPLAYED_HEADER = {
+    "Idempotent-Replayed": {
+        "description": (
+            "`true` when the response is the replay of the first request with this "
+            "`Idempotency-Key`; absent on a new order"
+        ),
+        "required": False,
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
+async def refuse_a_null_body(request: Request) -> None:
+    """FastAPI reads a JSON `null` body as no body at all; the schema offers the body as an
+    object or nothing, so `null` is refused like any other non-object."""
+    if (await request.body()).strip() == b"null":
+        raise RequestValidationError(
+            [
+                {
+                    "type": "model_attributes_type",
+                    "loc": ("body",),
+                    "msg": "Input should be an object; leave the body out for an empty order",
+                    "input": None,
+                }
+            ]
+        )
+
 
 @router.post(
     "",
@@ -70,8 +98,12 @@ IdempotencyKeyHeader = Annotated[
     response_model=OrderPublic,
     operation_id="create_order",
     summary="Open an order, optionally with items",
-    responses=error_responses(401, 404, 409, 413, 422),
+    responses={
+        status.HTTP_201_CREATED: {"headers": IDEMPOTENT_REPLAYED_HEADER},
+        **error_responses(401, 404, 409, 413, 422),
+    },
     openapi_extra=BEARER_TOKEN_REQUIRED,
+    dependencies=[Depends(refuse_a_null_body)],
 )
 async def create_order(
     caller_id: TokenUserId,

@@ -1,0 +1,209 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_detail import ErrorDetail
+from ...models.product_create import ProductCreate
+from ...models.product_public import ProductPublic
+from ...models.validation_error_detail import ValidationErrorDetail
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: ProductCreate,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/products",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorDetail | ProductPublic | ValidationErrorDetail | None:
+    if response.status_code == 201:
+        response_201 = ProductPublic.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = ErrorDetail.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorDetail.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorDetail.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 409:
+        response_409 = ErrorDetail.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = ErrorDetail.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ValidationErrorDetail.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = ErrorDetail.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorDetail | ProductPublic | ValidationErrorDetail]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: ProductCreate,
+) -> Response[ErrorDetail | ProductPublic | ValidationErrorDetail]:
+    """Add a product to the menu (admin)
+
+     Names are unique (409 when taken; compared exactly, after trimming spaces). Prices
+    are integer cents, 1 to 10,000,000. A new product is available unless said otherwise.
+
+    Args:
+        body (ProductCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorDetail | ProductPublic | ValidationErrorDetail]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: ProductCreate,
+) -> ErrorDetail | ProductPublic | ValidationErrorDetail | None:
+    """Add a product to the menu (admin)
+
+     Names are unique (409 when taken; compared exactly, after trimming spaces). Prices
+    are integer cents, 1 to 10,000,000. A new product is available unless said otherwise.
+
+    Args:
+        body (ProductCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorDetail | ProductPublic | ValidationErrorDetail
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: ProductCreate,
+) -> Response[ErrorDetail | ProductPublic | ValidationErrorDetail]:
+    """Add a product to the menu (admin)
+
+     Names are unique (409 when taken; compared exactly, after trimming spaces). Prices
+    are integer cents, 1 to 10,000,000. A new product is available unless said otherwise.
+
+    Args:
+        body (ProductCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorDetail | ProductPublic | ValidationErrorDetail]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: ProductCreate,
+) -> ErrorDetail | ProductPublic | ValidationErrorDetail | None:
+    """Add a product to the menu (admin)
+
+     Names are unique (409 when taken; compared exactly, after trimming spaces). Prices
+    are integer cents, 1 to 10,000,000. A new product is available unless said otherwise.
+
+    Args:
+        body (ProductCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorDetail | ProductPublic | ValidationErrorDetail
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed
