@@ -16,11 +16,11 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 from starlette.routing import BaseRoute
 
+from app.auth_tables import CLIENT_ADDRESS_MAX_LENGTH
 from app.db import SessionDep
 from app.errors import TooManyRequests
 from app.security import SettingsDep, hashing_client
 from app.services import rate_limits
-from app.tables import CLIENT_ADDRESS_MAX_LENGTH
 from app.unit_of_work import commit
 
 clock: Callable[[], float] = time.time  # the limits' clock (Unix time), moved by the tests

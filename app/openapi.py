@@ -50,8 +50,8 @@ from starlette.exceptions import HTTPException
 
 from app.request_context import VALID_REQUEST_ID
 from app.routers.common import ERROR_DESCRIPTIONS
+from app.schemas import ErrorDetail, LoginRequest, ValidationErrorDetail
 from app.security import oauth2_scheme
-from app.tables import ErrorDetail, LoginRequest, ValidationErrorDetail
 
 REF_PREFIX = "#/components/schemas/"
 ERROR_DETAIL_REF = REF_PREFIX + ErrorDetail.__name__

@@ -7,31 +7,23 @@ reject unknown fields, so a client cannot set what the contract does not let it 
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, Literal, NotRequired, TypeVar
+from typing import ClassVar
 
-import orjson
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    StrictBool,
-)
-from pydantic import Field as PydanticField
+from pydantic import ConfigDict, StrictBool
 from sqlalchemy import (
-    DDL,
     BigInteger,
     CheckConstraint,
     Index,
     Integer,
-    MetaData,
-    Table,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Text as SAText
 from sqlmodel import Field, Relationship, SQLModel
-from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
+# Every table is in `metadata` once this module is imported, the ones defined beside it
+# too (the bookkeeping of accounts, the order counts): import `metadata` from here.
+from app import auth_tables, order_counts  # noqa: F401 - imported for their tables
 from app.fields import (
     MAX_ITEMS_PER_REQUEST,
     MAX_PRICE_CENTS,
@@ -49,17 +41,9 @@ from app.fields import (
     StrictId,
     Text,
 )
+from app.metadata import core_table
+from app.metadata import metadata as metadata
 from app.timestamps import UTCDateTime, timestamp_field, utcnow
-
-SQLModel.metadata.naming_convention = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-metadata: MetaData = SQLModel.metadata
-
 
 # ---------------------------------------------------------------- users
 
@@ -113,12 +97,6 @@ class UserUpdate(PatchSchema):
     is_admin: bool | None = None
 
 
-CURRENT_PASSWORD_FIELD = Field(max_length=1024, description="The password the account has now")
-NEW_PASSWORD_DESCRIPTION = (
-    f"{PASSWORD_MIN_BYTES} to {PASSWORD_MAX_BYTES} bytes of UTF-8 (after Unicode NFKC)"
-)
-
-
 class UserSelfUpdate(PatchSchema):
     """The caller's own name and email: a new email needs the current password."""
 
@@ -138,54 +116,6 @@ class UserSelfUpdate(PatchSchema):
     )
 
 
-class PasswordChange(RequestSchema):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"current_password": "pepperoni-42", "new_password": "quattro-formaggi-7"}]
-        }
-    )
-
-    current_password: Text = CURRENT_PASSWORD_FIELD
-    new_password: Password = Field(description=NEW_PASSWORD_DESCRIPTION)
-
-
-class AccountDeletion(RequestSchema):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"password": "pepperoni-42"}]})
-
-    password: Text = CURRENT_PASSWORD_FIELD
-
-
-class PasswordResetRequest(RequestSchema):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "carla@example.com"}]})
-
-    email: Email = Field(max_length=254)
-
-
-RESET_TOKEN_MAX_LENGTH = 256
-
-
-class PasswordResetConfirm(RequestSchema):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "token": "Xq3u9mF1c2Vh8T0aLr5pW7yN4eK6dJ2bQ1sZ8vH3gA0",
-                    "new_password": "quattro-formaggi-7",
-                }
-            ]
-        }
-    )
-
-    token: Text = Field(
-        min_length=1, max_length=RESET_TOKEN_MAX_LENGTH, description="The token from the link"
-    )
-    new_password: Password = Field(description=NEW_PASSWORD_DESCRIPTION)
-
-
-class Notice(SQLModel):
-    detail: str = Field(description="What happens next")
-
-
 class UserPublic(UserBase):
     id: int
     is_active: bool
@@ -193,164 +123,7 @@ class UserPublic(UserBase):
     created_at: datetime
 
 
-# ---------------------------------------------------------------- authentication
-
-
-class RefreshToken(SQLModel, table=True):
-    """An issued refresh token. A login starts a family; each refresh retires one and adds one."""
-
-    __tablename__: ClassVar[str] = "refresh_tokens"
-
-    jti: str = Field(primary_key=True, max_length=64)
-    family_id: str = Field(max_length=64, index=True)
-    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
-    # Indexed for the purge, which deletes the expired ones a batch at a time.
-    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
-    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = timestamp_field()
-
-
-class PasswordResetToken(SQLModel, table=True):
-    """A password reset link that was mailed. Only the token's SHA-256 is kept, so the
-    table cannot be used to reset anyone's password. Retired when it is used, when a newer
-    one is requested or when the password changes; the rows also count the mails sent to
-    an address in the last hour."""
-
-    __tablename__: ClassVar[str] = "password_reset_tokens"
-    __table_args__ = (Index("ix_password_reset_tokens_email_created_at", "email", "created_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    token_hash: str = Field(max_length=64, unique=True, description="SHA-256, hex")
-    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
-    email: str = Field(max_length=254, description="The address the link was mailed to")
-    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    retired_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    created_at: datetime = timestamp_field()
-
-
-CLIENT_ADDRESS_MAX_LENGTH = 64  # an IPv6 address with a zone is at most 45 characters
-
-
-class LoginFailure(SQLModel, table=True):
-    """One failed login, kept in the database so the throttle holds across workers: counted
-    per email and client address, and per email from every address (§4, §11)."""
-
-    __tablename__: ClassVar[str] = "login_failures"
-
-    id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(max_length=254, index=True)
-    client_address: str = Field(
-        default="", max_length=CLIENT_ADDRESS_MAX_LENGTH, sa_column_kwargs={"server_default": ""}
-    )
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-
-
-class AuthRateCounter(SQLModel, table=True):
-    """The requests one client address made to one auth route in one fixed window
-    (`AUTH_RATE_LIMIT`), shared by every worker and instance. Rows of past windows are
-    purged as new windows begin."""
-
-    __tablename__: ClassVar[str] = "auth_rate_counters"
-
-    route: str = Field(primary_key=True, max_length=100)
-    client_address: str = Field(primary_key=True, max_length=CLIENT_ADDRESS_MAX_LENGTH)
-    window_start: int = Field(
-        primary_key=True, sa_type=BigInteger, description="Unix time the window began"
-    )
-    requests: int = Field(default=1)
-    expires_at: int = Field(sa_type=BigInteger, index=True, description="Unix time it ends")
-
-
-class LoginRequest(RequestSchema):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"email": "carla@example.com", "password": "pepperoni-42"}]}
-    )
-
-    email: Email
-    password: Text = Field(max_length=1024)
-
-
-class RefreshRequest(RequestSchema):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"refresh_token": "eyJhbGciOiJIUzI1NiJ9.e30.signature"}]}
-    )
-
-    refresh_token: Text = Field(max_length=4096)
-
-
-class TokenPair(SQLModel):
-    access_token: str
-    refresh_token: str
-    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
-    expires_in: int = Field(description="Seconds until the access token expires")
-
-
-# ---------------------------------------------------------------- shared shapes
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of a list, newest first. Read on with `next_cursor`: pass it as `cursor`
-    for the page after this one."""
-
-    data: list[T]
-    count: int = PydanticField(
-        description="How many items match, over all pages: exact up to 10,000; when more "
-        "match, 10,000 (and `count_exact` is false)"
-    )
-    count_exact: bool = PydanticField(
-        description="Whether `count` is exact: false when more than 10,000 items match"
-    )
-    limit: int
-    offset: int = PydanticField(description="Items skipped: the request's `offset`, 0 by cursor")
-    next_cursor: str | None = PydanticField(
-        description="The page after this one: pass it as `cursor`, with the same filters. "
-        "null on the last page. Opaque: use it exactly as it is"
-    )
-
-
-class Message(SQLModel):
-    status: str
-
-
-class ErrorDetail(BaseModel):
-    """The body of every error but the 422s."""
-
-    detail: str = PydanticField(description="What went wrong, in words a client can act on")
-
-
-class ValidationIssue(TypedDict):
-    """One problem with the input: where it is, what is wrong, and of which kind."""
-
-    loc: list[str | int]
-    msg: str
-    type: str
-    input: NotRequired[Any]
-    ctx: NotRequired[dict[str, Any]]
-
-
-class ValidationErrorDetail(BaseModel):
-    """The body of a 422: every problem found with the input."""
-
-    detail: list[ValidationIssue]
-
-
-class Unavailable(BaseModel):
-    """Readiness refused: the database cannot serve reads and writes now."""
-
-    status: Literal["unavailable"]
-    detail: str = PydanticField(description="Why the database cannot serve")
-
-
 # ---------------------------------------------------------------- menu and orders
-
-
-def public_json(content: Any) -> bytes:
-    """`content`, rows already in the shape of a `...Public` model, as JSON: the bytes the
-    model itself would write (UTC timestamps end in `Z`), written by orjson, which is
-    faster at plain dicts than pydantic-core."""
-    return orjson.dumps(content, option=orjson.OPT_UTC_Z)
 
 
 class ProductBase(SQLModel):
@@ -557,117 +330,6 @@ class IdempotencyKey(SQLModel, table=True):
     )
 
 
-EVERYONE = 0
-"""`order_counts.user_id` of the counts over every user's orders."""
-ANY_STATUS = ""
-"""`order_counts.status` of the counts over every status."""
-
-
-class OrderCount(SQLModel, table=True):
-    """How many orders there are per user and status, per user, per status and in all:
-    a page of orders tells its count with one lookup here instead of counting rows.
-
-    Kept by triggers on `orders` (see `ORDER_COUNT_TRIGGERS`), in the transaction of every
-    change: whatever inserts, deletes (a user's deletion cascading included) or changes an
-    order's status, the counts change with it.
-    """
-
-    __tablename__: ClassVar[str] = "order_counts"
-
-    user_id: int = Field(primary_key=True, description=f"{EVERYONE}: every user")
-    status: str = Field(primary_key=True, max_length=16, description="empty: every status")
-    orders: int = Field(sa_type=BigInteger)
-
-
-def _count_keys(row: str, change: int | None = None) -> str:
-    """The four counts an order of `row` (NEW, OLD or a transition table) is in, as SQL
-    row values, each with `change` when given."""
-    keys = (
-        f"{EVERYONE}, '{ANY_STATUS}'",
-        f"{EVERYONE}, {row}.status",
-        f"{row}.user_id, '{ANY_STATUS}'",
-        f"{row}.user_id, {row}.status",
-    )
-    with_change = "" if change is None else f", {change}"
-    return ", ".join(f"({key}{with_change})" for key in keys)
-
-
-def _sqlite_count_change(row: str, change: int) -> str:
-    return (
-        f"INSERT INTO order_counts (user_id, status, orders) VALUES {_count_keys(row, change)} "  # noqa: S608 - constants only
-        "ON CONFLICT (user_id, status) DO UPDATE SET orders = orders + excluded.orders;"
-    )
-
-
-def _postgresql_statement_count(function: str, rows: str, sign: str) -> str:
-    """A function for a statement-level trigger: the counts of the statement's rows (the
-    transition table `rows`), added (`sign` empty) or taken away (`-`), in one upsert. Its
-    rows are sorted, so concurrent transactions lock the counts in one order: no deadlock."""
-    return f"""
-CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO order_counts (user_id, status, orders)
-  SELECT key.user_id, key.status, {sign}count(*)
-  FROM {rows} CROSS JOIN LATERAL (VALUES {_count_keys(rows)}) AS key (user_id, status)
-  GROUP BY key.user_id, key.status
-  ORDER BY key.user_id, key.status
-  ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
-  RETURN NULL;
-END $$"""  # noqa: S608 - built from constants only
-
-
-POSTGRESQL_STATUS_CHANGE = f"""
-CREATE OR REPLACE FUNCTION order_counts_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO order_counts (user_id, status, orders)
-  SELECT key.user_id, key.status, sum(key.change)
-  FROM (VALUES {_count_keys("OLD", -1)}, {_count_keys("NEW", 1)}) AS key (user_id, status, change)
-  GROUP BY key.user_id, key.status
-  HAVING sum(key.change) <> 0
-  ORDER BY key.user_id, key.status
-  ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
-  RETURN NULL;
-END $$"""  # noqa: S608 - built from constants only
-
-COUNTED_CHANGE = "AFTER UPDATE OF status, user_id ON orders FOR EACH ROW WHEN"
-ORDER_COUNT_TRIGGERS: dict[str, tuple[str, ...]] = {
-    "postgresql": (
-        _postgresql_statement_count("order_counts_on_insert", "added", ""),
-        _postgresql_statement_count("order_counts_on_delete", "removed", "-"),
-        POSTGRESQL_STATUS_CHANGE,
-        "CREATE TRIGGER orders_counted_on_insert AFTER INSERT ON orders "
-        "REFERENCING NEW TABLE AS added FOR EACH STATEMENT "
-        "EXECUTE FUNCTION order_counts_on_insert()",
-        "CREATE TRIGGER orders_counted_on_delete AFTER DELETE ON orders "
-        "REFERENCING OLD TABLE AS removed FOR EACH STATEMENT "
-        "EXECUTE FUNCTION order_counts_on_delete()",
-        f"CREATE TRIGGER orders_counted_on_update {COUNTED_CHANGE} "
-        "(OLD.status IS DISTINCT FROM NEW.status OR OLD.user_id IS DISTINCT FROM NEW.user_id) "
-        "EXECUTE FUNCTION order_counts_on_update()",
-    ),
-    "sqlite": (
-        "CREATE TRIGGER orders_counted_on_insert AFTER INSERT ON orders BEGIN "
-        f"{_sqlite_count_change('NEW', 1)} END",
-        "CREATE TRIGGER orders_counted_on_delete AFTER DELETE ON orders BEGIN "
-        f"{_sqlite_count_change('OLD', -1)} END",
-        f"CREATE TRIGGER orders_counted_on_update {COUNTED_CHANGE} "
-        "OLD.status IS NOT NEW.status OR OLD.user_id IS NOT NEW.user_id BEGIN "
-        f"{_sqlite_count_change('OLD', -1)} {_sqlite_count_change('NEW', 1)} END",
-    ),
-}
-"""The triggers that keep `order_counts`, per dialect (the migration that made them holds
-the same SQL). Created with the tables by `metadata.create_all` too."""
-
-for _dialect, _statements in ORDER_COUNT_TRIGGERS.items():
-    for _statement in _statements:
-        _trigger = DDL(_statement)  # type: ignore[no-untyped-call]
-        event.listen(metadata, "after_create", _trigger.execute_if(dialect=_dialect))
-
-
-def _core_table(model: type[SQLModel]) -> Table:
-    return metadata.tables[str(model.__tablename__)]
-
-
 class OrderEvent(SQLModel, table=True):
     """One change to an order, written in the transaction of the change: the log that
     `GET /orders/events` streams and replays (see `app.events`)."""
@@ -691,14 +353,9 @@ class OrderEvent(SQLModel, table=True):
 # The Core tables behind the table models. Statements on the hot paths select their
 # columns rather than the models' attributes: the rows are the same, without the ORM's
 # bookkeeping for each statement.
-USERS = _core_table(User)
-PRODUCTS = _core_table(Product)
-ORDERS = _core_table(Order)
-ITEMS = _core_table(OrderItem)
-KEYS = _core_table(IdempotencyKey)
-EVENTS = _core_table(OrderEvent)
-RESET_TOKENS = _core_table(PasswordResetToken)
-COUNTS = _core_table(OrderCount)
-REFRESH_TOKENS = _core_table(RefreshToken)
-LOGIN_FAILURES = _core_table(LoginFailure)
-AUTH_RATE_COUNTERS = _core_table(AuthRateCounter)
+USERS = core_table(User)
+PRODUCTS = core_table(Product)
+ORDERS = core_table(Order)
+ITEMS = core_table(OrderItem)
+KEYS = core_table(IdempotencyKey)
+EVENTS = core_table(OrderEvent)

@@ -16,11 +16,12 @@ from fastapi import FastAPI
 from sqlmodel import func, select
 
 from app import limits
+from app.auth_tables import AuthRateCounter
 from app.config import ConfigError, Settings, load_settings
 from app.main import create_app
 from app.security import HASHING_THREADS, MAX_HASHING_JOBS, hashing_queue_is_full
 from app.services.auth import EMAIL_CEILING_FACTOR
-from app.tables import AuthRateCounter, User
+from app.tables import User
 from tests.conftest import PASSWORD, Account, CreateUser, detail_of
 from tests.live_server import live_server
 from tests.schema_conformance import SchemaCheckedClient

@@ -13,10 +13,10 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import col, func, select
 
+from app.auth_tables import LoginFailure
 from app.config import Settings
 from app.main import create_app
 from app.security import HASHING_THREADS
-from app.tables import LoginFailure
 from app.timestamps import utcnow
 from tests.conftest import PASSWORD, TEST_SECRET_KEY, Account, CreateUser, detail_of
 

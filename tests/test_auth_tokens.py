@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
-from app.tables import RefreshToken, User
+from app.auth_tables import RefreshToken
+from app.tables import User
 from app.timestamps import utcnow
 from tests.conftest import TEST_SECRET_KEY, Account, CreateUser, detail_of
 

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from sqlmodel import col, select
 
+from app.auth_tables import PasswordResetToken
 from app.config import Settings
-from app.tables import PasswordResetToken
 from app.timestamps import utcnow
 from tests.conftest import Account, CreateUser, delivered, detail_of, sending_to
 from tests.mail_server import SMTPServer

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from app.tables import OrderPublic, Page, ProductPublic, public_json
+from app.schemas import Page, public_json
+from app.tables import OrderPublic, ProductPublic
 
 AWKWARD_TEXTS = [
     "Margherita",

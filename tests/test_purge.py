@@ -9,11 +9,12 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from app.auth_tables import LoginFailure, RefreshToken
 from app.config import Settings
 from app.main import create_app
 from app.services.orders.idempotency import KEY_LIFETIME
 from app.services.purge import BATCH_SIZE, purge_everything
-from app.tables import IdempotencyKey, LoginFailure, Order, RefreshToken
+from app.tables import IdempotencyKey, Order
 from app.timestamps import utcnow
 from tests.conftest import Account
 from tests.test_cli import cli_env, run_cli  # noqa: F401 - the fixture, used by name

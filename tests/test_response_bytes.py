@@ -6,7 +6,8 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from app.tables import OrderPublic, Page, ProductPublic
+from app.schemas import Page
+from app.tables import OrderPublic, ProductPublic
 from tests.conftest import Account, CreateProduct, open_order
 
 AWKWARD_NAME = 'Crème brûlée ✓ 🍕 "quoted" \\ tab\t</script>'

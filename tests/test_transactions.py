@@ -17,8 +17,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from app.auth_tables import RefreshToken
 from app.middleware import MAX_BODY_BYTES
-from app.tables import RefreshToken, User
+from app.tables import User
 from tests.conftest import Account, CreateUser, detail_of
 
 SIGNUP = {"name": "Carla", "email": "carla@example.com", "password": "pizza-margherita"}

@@ -6,7 +6,8 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import col, func, select
 
-from app.tables import Order, RefreshToken
+from app.auth_tables import RefreshToken
+from app.tables import Order
 from tests.conftest import Account, CreateUser, detail_of, open_order
 
 LAST_ADMIN = "There must be at least one active admin"

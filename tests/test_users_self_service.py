@@ -5,8 +5,9 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import col, func, select
 
+from app.auth_tables import RefreshToken
 from app.config import Settings
-from app.tables import IdempotencyKey, Order, RefreshToken
+from app.tables import IdempotencyKey, Order
 from tests.conftest import (
     Account,
     CreateUser,

@@ -32,8 +32,9 @@ from sqlalchemy.pool import Pool
 from sqlalchemy.sql.elements import BindParameter
 
 from app.errors import UserGone
+from app.schemas import public_json
 from app.services.callers import active_caller_condition
-from app.tables import EVENTS, USERS, public_json
+from app.tables import EVENTS, USERS
 from app.timestamps import UTCDateTime, utcnow
 
 NOTIFY_CHANNEL = "order_events"

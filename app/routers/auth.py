@@ -14,9 +14,7 @@ from app.errors import AccountDeactivated, EmailTaken, HashingQueueFull, Refresh
 from app.limits import AUTH_RATE_LIMITED, client_address
 from app.logging_setup import log_security_event
 from app.routers.common import MailerDep, PrefixedRouter, error_responses
-from app.security import SettingsDep, hash_password
-from app.services import auth, password_reset
-from app.tables import (
+from app.schemas import (
     ErrorDetail,
     LoginRequest,
     Notice,
@@ -24,10 +22,10 @@ from app.tables import (
     PasswordResetRequest,
     RefreshRequest,
     TokenPair,
-    User,
-    UserCreate,
-    UserPublic,
 )
+from app.security import SettingsDep, hash_password
+from app.services import auth, password_reset
+from app.tables import User, UserCreate, UserPublic
 from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/auth", tags=["auth"])

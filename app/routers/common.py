@@ -10,7 +10,7 @@ from starlette.types import Scope
 from app.fields import MAX_ID
 from app.mail import Mailer
 from app.paging import MAX_CURSOR_LENGTH, MAX_OFFSET
-from app.tables import ErrorDetail, ValidationErrorDetail, public_json
+from app.schemas import ErrorDetail, ValidationErrorDetail, public_json
 
 
 class PrefixedRouter(APIRouter):

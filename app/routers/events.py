@@ -18,8 +18,8 @@ from app.events.log import OrderEventKind, caller_and_newest_event
 from app.events.stream import OrderEventResponse, order_event_frames, ping
 from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import PrefixedRouter, error_responses
+from app.schemas import ErrorDetail
 from app.security import TokenUserId, app_settings, decode_token, oauth2_scheme
-from app.tables import ErrorDetail
 
 router = PrefixedRouter(prefix="/orders", tags=["orders"])
 

@@ -12,7 +12,7 @@ from sqlalchemy import make_url, text
 from app.config import Settings
 from app.db import Database
 from app.routers.common import PrefixedRouter
-from app.tables import Message, Unavailable
+from app.schemas import Message, Unavailable
 
 router = PrefixedRouter(prefix="/health", tags=["health"])
 

@@ -28,17 +28,11 @@ from app.routers.common import (
     id_path,
     json_response,
 )
+from app.schemas import Page
 from app.security import TokenUserId
 from app.services.orders import changes, idempotency, opening, reads
 from app.services.orders.rows import OrderJSON
-from app.tables import (
-    OrderCreate,
-    OrderItemCreate,
-    OrderItemUpdate,
-    OrderPublic,
-    OrderStatus,
-    Page,
-)
+from app.tables import OrderCreate, OrderItemCreate, OrderItemUpdate, OrderPublic, OrderStatus
 from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/orders", tags=["orders"])

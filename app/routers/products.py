@@ -17,9 +17,10 @@ from app.routers.common import (
     id_path,
     json_response,
 )
+from app.schemas import Page
 from app.security import AdminUser, OptionalTokenUserId, caller_is_admin
 from app.services import products
-from app.tables import Page, Product, ProductCreate, ProductPublic, ProductUpdate
+from app.tables import Product, ProductCreate, ProductPublic, ProductUpdate
 from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/products", tags=["products"])

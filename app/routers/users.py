@@ -21,19 +21,10 @@ from app.routers.common import (
     error_responses,
     id_path,
 )
+from app.schemas import AccountDeletion, ErrorDetail, Page, PasswordChange, TokenPair
 from app.security import AdminUser, CurrentUser, SettingsDep, hash_password
 from app.services import accounts, auth, users
-from app.tables import (
-    AccountDeletion,
-    ErrorDetail,
-    Page,
-    PasswordChange,
-    TokenPair,
-    User,
-    UserPublic,
-    UserSelfUpdate,
-    UserUpdate,
-)
+from app.tables import User, UserPublic, UserSelfUpdate, UserUpdate
 from app.unit_of_work import commit
 
 router = PrefixedRouter(prefix="/users", tags=["users"])

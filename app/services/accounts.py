@@ -11,13 +11,14 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.auth_tables import LoginFailure, PasswordResetToken
 from app.config import Settings
 from app.errors import EmailTaken, WrongCurrentPassword
 from app.mail import compose
 from app.security import verify_password
 from app.services.auth import reserve_login_attempt
 from app.services.users import revoke_refresh_tokens
-from app.tables import LoginFailure, PasswordResetToken, User, UserSelfUpdate
+from app.tables import User, UserSelfUpdate
 from app.timestamps import utcnow
 
 # ---------------------------------------------------------------- passwords

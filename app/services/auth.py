@@ -13,6 +13,7 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.auth_tables import LoginFailure, RefreshToken
 from app.config import Settings
 from app.errors import (
     AccountDeactivated,
@@ -26,6 +27,7 @@ from app.errors import (
 )
 from app.logging_setup import log_security_event
 from app.metrics import count_login
+from app.schemas import TokenPair
 from app.security import (
     InvalidTokenError,
     decode_token,
@@ -34,7 +36,7 @@ from app.security import (
     needs_rehash,
     verify_password,
 )
-from app.tables import LoginFailure, RefreshToken, TokenPair, User
+from app.tables import User
 from app.timestamps import utcnow
 
 # Failures per email from every address that lock the email out: ten times those of one

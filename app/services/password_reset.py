@@ -17,11 +17,12 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.auth_tables import PasswordResetToken
 from app.config import Settings
 from app.errors import InvalidResetToken
 from app.mail import compose
 from app.services.accounts import retire_reset_tokens, set_password
-from app.tables import PasswordResetToken, User
+from app.tables import User
 from app.timestamps import utcnow
 
 TOKEN_BYTES = 32

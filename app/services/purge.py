@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import Integer, and_, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.auth_tables import LOGIN_FAILURES, REFRESH_TOKENS, RESET_TOKENS
 from app.config import Settings
 from app.events.log import purge_expired_events
 from app.services.orders.idempotency import KEY_LIFETIME
-from app.tables import KEYS, LOGIN_FAILURES, REFRESH_TOKENS, RESET_TOKENS
+from app.tables import KEYS
 from app.timestamps import utcnow
 
 logger = logging.getLogger("app.purge")

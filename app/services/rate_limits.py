@@ -12,8 +12,8 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth_tables import AUTH_RATE_COUNTERS as COUNTERS
 from app.config import RateLimit
-from app.tables import AUTH_RATE_COUNTERS as COUNTERS
 
 COUNTER_KEY = (COUNTERS.c.route, COUNTERS.c.client_address, COUNTERS.c.window_start)
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from app.auth_tables import RefreshToken
 from app.errors import LastActiveAdmin, UserNotFound
 from app.paging import (
     CursorCodec,
@@ -26,7 +27,7 @@ from app.paging import (
     position_params,
 )
 from app.services.counting import count_of
-from app.tables import USERS, RefreshToken, User, UserUpdate
+from app.tables import USERS, User, UserUpdate
 from app.timestamps import utcnow
 
 COUNT_USERS = count_of(USERS)

@@ -7,13 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import Conflict, DataChanged
 from app.fields import MAX_QUANTITY
+from app.schemas import public_json
 from app.services.callers import active_caller_is_admin
 from app.services.orders import idempotency
 from app.services.orders.changes import refresh_total
 from app.services.orders.idempotency import CreatedOrder
 from app.services.orders.orderable import orderable_products
 from app.services.orders.rows import fetch_order
-from app.tables import Order, OrderCreate, OrderItem, OrderItemCreate, public_json
+from app.tables import Order, OrderCreate, OrderItem, OrderItemCreate
 from app.timestamps import utcnow
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import read_rows
 from app.errors import OrderNotFound, UserGone
+from app.order_counts import ANY_STATUS, COUNTS, EVERYONE
 from app.paging import (
     CursorCodec,
     PagedList,
@@ -27,7 +28,7 @@ from app.services.orders.rows import (
     caller_may_see_order,
     orders_from_rows,
 )
-from app.tables import ANY_STATUS, COUNTS, EVERYONE, ITEMS, ORDERS, USERS, OrderStatus
+from app.tables import ITEMS, ORDERS, USERS, OrderStatus
 
 NEWEST_FIRST = (ORDERS.c.created_at.desc(), ORDERS.c.id.desc())
 
