@@ -62,8 +62,8 @@ class LoginFailure(SQLModel, table=True):
 
 class AuthRateCounter(SQLModel, table=True):
     """The requests one client address made to one auth route in one fixed window
-    (`AUTH_RATE_LIMIT`), shared by every worker and instance. Rows of past windows are
-    purged as new windows begin."""
+    (`AUTH_RATE_LIMIT`), shared by every worker and instance. Rows of ended windows are
+    deleted by the purge."""
 
     __tablename__: ClassVar[str] = "auth_rate_counters"
 

@@ -17,6 +17,7 @@ never to the client (a driver's message can hold SQL and its parameters).
 """
 
 import sqlite3
+from contextlib import suppress
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -91,9 +92,7 @@ def _dbapi_reason(error: sa_exc.DBAPIError) -> str | None:
 
 
 def _has_result_code(error: BaseException | None) -> bool:
-    return isinstance(getattr(error, "sqlstate", None), str) or isinstance(
-        getattr(error, "sqlite_errorcode", None), int
-    )
+    return isinstance(getattr(error, "sqlstate", None), str) or _is_sqlite_error(error)
 
 
 def _driver_reason(error: BaseException | None) -> str | None:
@@ -102,7 +101,7 @@ def _driver_reason(error: BaseException | None) -> str | None:
     sqlstate = getattr(error, "sqlstate", None)
     if isinstance(sqlstate, str):
         return _postgresql_reason(sqlstate)
-    if isinstance(getattr(error, "sqlite_errorcode", None), int):
+    if _is_sqlite_error(error):
         return _sqlite_reason(error)
     if isinstance(error, OSError) and _raised_by_the_database_client(error):
         return f"cannot reach the database ({type(error).__name__})"
@@ -143,6 +142,28 @@ def discard_connections_after_trouble(engine: AsyncEngine) -> None:
     def on_error(context: ExceptionContext) -> None:
         if _leaves_connection_stale(context.original_exception):
             context.is_disconnect = True
+            _close_sqlite_cursor(context)
+
+
+def _close_sqlite_cursor(context: ExceptionContext) -> None:
+    """Close the failed statement's cursor, which SQLAlchemy leaves open on a disconnect.
+
+    A SQLite connection closed while a cursor still holds a statement stays open behind
+    the scenes until that cursor is garbage collected, and with it the file's shared
+    memory as it was opened: read-only, for the fresh connections too (SQLite shares it
+    between the connections of a process). Then the app would not take writes again.
+    """
+    # The execution context's: SQLAlchemy 2.1 leaves `ExceptionContext.cursor` unset, and
+    # a context whose cursor could not be made has none.
+    cursor = getattr(context.execution_context, "cursor", None)
+    if cursor is None or not _is_sqlite_error(context.original_exception):
+        return
+    with suppress(sqlite3.Error, ValueError):  # gone with its connection: nothing held
+        cursor.close()
+
+
+def _is_sqlite_error(error: BaseException | None) -> bool:
+    return isinstance(getattr(error, "sqlite_errorcode", None), int)
 
 
 def _leaves_connection_stale(error: BaseException) -> bool:

@@ -23,8 +23,9 @@
 - Component names read well in generated code: `OrderPage`, not `Page_OrderPublic_`;
   `LoginForm`, not `Body_login_form`.
 - OpenAPI links say how the output of one operation feeds the next (sign up -> log in ->
-  refresh; open an order -> add items -> complete it), for client generators and for
-  schemathesis' stateful tests.
+  refresh, or your own account's routes; open an order -> add items -> complete it; a user
+  -> an admin's routes for that user), for client generators and for schemathesis'
+  stateful tests.
 - The OAuth2 password form (`/auth/token`) says what its fields must be (they are checked
   as the JSON login's are: `username` is an email) and gets a request example like every
   JSON body.
@@ -167,8 +168,36 @@ def _product_links(product_id: str) -> dict[str, Link]:
     }
 
 
+def _user_links(user_id: str, which: str = "") -> dict[str, Link]:
+    """What an admin can do next with a user a response carries (`user_id` points at its
+    id); `which` names that user in the links' names (`First` for a page's first)."""
+    parameters = {"user_id": user_id}
+    return {
+        f"Read{which}User": _link("read_user", "Read the user (admins)", parameters=parameters),
+        f"Update{which}User": _link(
+            "update_user",
+            "Rename, activate, deactivate, promote or demote the user (admins)",
+            parameters=parameters,
+        ),
+        f"Delete{which}User": _link(
+            "delete_user", "Delete the user and their orders (admins)", parameters=parameters
+        ),
+    }
+
+
 OPEN_ORDER = _link("create_order", "With the access token, open an order")
 ORDER_IN_BODY = _order_links("$response.body#/id")
+USER_IN_BODY = _user_links("$response.body#/id")
+# What a fresh access token opens besides orders: the caller's own account.
+OWN_ACCOUNT_LINKS: dict[str, Link] = {
+    "ReadMe": _link("read_me", "With the access token, read your account"),
+    "UpdateMe": _link("update_me", "With the access token, change your name or email"),
+    "ChangePassword": _link(
+        "change_password", "With the access token, change your password (logs out other devices)"
+    ),
+    "DeleteMe": _link("delete_me", "With the access token, close your account"),
+}
+SIGNED_IN_LINKS = TOKEN_PAIR_LINKS | {"OpenOrder": OPEN_ORDER} | OWN_ACCOUNT_LINKS
 
 # operation id -> response status -> link name -> link (whose target is an operation id).
 LINKS: dict[str, dict[str, dict[str, Link]]] = {
@@ -182,25 +211,16 @@ LINKS: dict[str, dict[str, dict[str, Link]]] = {
                     "password": "$request.body#/password",
                 },
             ),
-            "UpdateUser": _link(
-                "update_user",
-                "An admin may deactivate or promote the new user",
-                parameters={"user_id": "$response.body#/id"},
-            ),
         }
+        | USER_IN_BODY
     },
-    "login": {"200": TOKEN_PAIR_LINKS | {"OpenOrder": OPEN_ORDER}},
-    "login_form": {"200": TOKEN_PAIR_LINKS | {"OpenOrder": OPEN_ORDER}},
+    "login": {"200": SIGNED_IN_LINKS},
+    "login_form": {"200": SIGNED_IN_LINKS},
     "refresh_tokens": {"200": TOKEN_PAIR_LINKS},
-    "list_users": {
-        "200": {
-            "UpdateFirstUser": _link(
-                "update_user",
-                "Activate, deactivate, promote or demote the first user listed",
-                parameters={"user_id": "$response.body#/data/0/id"},
-            )
-        }
-    },
+    "change_password": {"200": SIGNED_IN_LINKS},
+    "list_users": {"200": _user_links("$response.body#/data/0/id", which="First")},
+    "read_user": {"200": USER_IN_BODY},
+    "update_user": {"200": USER_IN_BODY},
     "list_products": {"200": _product_links("$response.body#/data/0/id")},
     "read_product": {"200": _product_links("$response.body#/id")},
     "create_product": {"201": _product_links("$response.body#/id")},

@@ -39,7 +39,7 @@ from app.tables import ORDERS
 from bench.growth_seed import People, analyze, grow, seed_base
 from bench.run import DEFAULT_POSTGRES_URL, RESULTS_DIR, recreate_postgres_database
 from bench.servers import Server, ServerError, free_port, start_server
-from bench.wrk import BenchError, WrkResult, ensure_wrk, start_wrk
+from bench.wrk import BenchError, WrkResult, WrkRunner, ensure_wrk
 
 BASE_ORDERS = 500
 DEEP = MAX_OFFSET  # the admin's deep page starts this many orders down, by cursor
@@ -148,50 +148,14 @@ async def write_lua_data(
 # ---------------------------------------------------------------- measuring
 
 
-@dataclass
-class Measurer:
-    wrk: str
-    data_file: Path
-    args: argparse.Namespace
-
-    def run(
-        self, server: Server, script: str, seconds: float, connections: int, threads: int
-    ) -> Any:
-        return start_wrk(
-            self.wrk,
-            server.url + "/",
-            script,
-            duration_s=seconds,
-            connections=connections,
-            threads=threads,
-            data_file=self.data_file,
-        )
-
-    def measure(self, server: Server, script: str) -> WrkResult:
-        for seconds, phase in ((self.args.warmup, "warm-up"), (self.args.duration, "run")):
-            if seconds <= 0:
-                continue
-            result: WrkResult = self.run(
-                server, script, seconds, self.args.connections, self.args.threads
-            ).result(timeout=seconds + 60)
-            failure = result.failure(need_requests=phase == "run")
-            if failure:
-                raise BenchError(f"{script} {phase} failed: {failure}")
-        return result
-
-    def measure_beside_pagers(self, server: Server) -> tuple[WrkResult, WrkResult]:
-        """GET /orders/{id} while `PAGERS` admins page through every order without pause."""
-        pagers = self.run(server, "admin_walk.lua", self.args.duration + 2, PAGERS, 1)
-        time.sleep(1)
-        reads = self.run(
-            server, "get_order.lua", self.args.duration, self.args.connections, self.args.threads
-        ).result(timeout=self.args.duration + 60)
-        paging = pagers.result(timeout=self.args.duration + 60)
-        for name, result in (("GET /orders/{id}", reads), ("admins paging", paging)):
-            failure = result.failure()
-            if failure:
-                raise BenchError(f"{name} beside the paging admins failed: {failure}")
-        return reads, paging
+def run_beside_pagers(runner: WrkRunner, server: Server) -> tuple[WrkResult, WrkResult]:
+    """GET /orders/{id} while `PAGERS` admins page through every order without pause."""
+    reads, paging = runner.run_beside(server, "get_order.lua", "admin_walk.lua", PAGERS)
+    for name, result in (("GET /orders/{id}", reads), ("admins paging", paging)):
+        failure = result.failure()
+        if failure:
+            raise BenchError(f"{name} beside the paging admins failed: {failure}")
+    return reads, paging
 
 
 def serve(database_url: str, secret_key: str, connections: int, workdir: Path, name: str) -> Server:
@@ -225,16 +189,16 @@ def serve(database_url: str, secret_key: str, connections: int, workdir: Path, n
 
 
 def measure_size(
-    measurer: Measurer, settings: Settings, connections: int, workdir: Path, label: str
+    runner: WrkRunner, settings: Settings, connections: int, workdir: Path, label: str
 ) -> dict[str, Any]:
     server = serve(settings.database_url, settings.secret_key, connections, workdir, f"app-{label}")
     try:
         results: dict[str, Any] = {}
         for path in PATHS:
             print(f"==> {label}: {path.label}")
-            results[path.key] = measurer.measure(server, path.script).as_dict()
+            results[path.key] = runner.run(server, path.script).as_dict()
         print(f"==> {label}: GET /orders/{{id}} while {PAGERS} admins page through every order")
-        reads, paging = measurer.measure_beside_pagers(server)
+        reads, paging = run_beside_pagers(runner, server)
         results["get_order_beside_pagers"] = reads.as_dict()
         results["pagers"] = paging.as_dict()
         return results
@@ -320,18 +284,18 @@ def _run(args: argparse.Namespace) -> int:
             asyncio.run(recreate_postgres_database(database_url))
         migrate(settings)
         data_file = workdir / "data.lua"
-        measurer = Measurer(wrk, data_file, args)
+        runner = WrkRunner.from_args(wrk, data_file, args)
 
         print(f"==> seeding {backend}: {BASE_ORDERS} orders")
         people = asyncio.run(_seed_base(settings, data_file, rng))
-        small = measure_size(measurer, settings, args.connections, workdir, f"{BASE_ORDERS}")
+        small = measure_size(runner, settings, args.connections, workdir, f"{BASE_ORDERS}")
 
         started = time.perf_counter()
         print(f"==> growing {backend} to {args.orders:,} orders")
         asyncio.run(_grow(settings, args.orders - BASE_ORDERS, people, data_file, rng))
         grown_in = time.perf_counter() - started
         print(f"    grown in {grown_in:.0f} s")
-        large = measure_size(measurer, settings, args.connections, workdir, f"{args.orders}")
+        large = measure_size(runner, settings, args.connections, workdir, f"{args.orders}")
 
     summary = summarize(small, large)
     print()

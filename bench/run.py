@@ -34,7 +34,7 @@ from app.config import Settings
 from bench import login_flood, report
 from bench.seed import PASSWORD, SeedResult, SeedSize, seed, write_lua_data
 from bench.servers import PROJECT_ROOT, Server, ServerError, free_port, start_server
-from bench.wrk import BenchError, WrkResult, WrkRun, ensure_wrk, start_wrk
+from bench.wrk import BenchError, WrkResult, WrkRunner, ensure_wrk
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/orders_bench"
@@ -189,71 +189,22 @@ def bcrypt_hash_timings(rounds: int, samples: int = 3) -> list[float]:
     return timings
 
 
-@dataclass
-class Runner:
-    wrk: str
-    data_file: Path
-    duration_s: float
-    warmup_s: float
-    connections: int
-    threads: int
-
-    def run(
-        self,
-        server: Server,
-        script: str,
-        *,
-        connections: int | None = None,
-        threads: int | None = None,
-        min_duration_s: float = 0,
-    ) -> WrkResult:
-        """Warm up, then measure; both must be free of errors."""
-        duration_s = max(self.duration_s, min_duration_s)
-        for seconds, phase in ((self.warmup_s, "warm-up"), (duration_s, "run")):
-            if seconds <= 0:
-                continue
-            result = self._start(server, script, seconds, connections, threads).result(
-                timeout=seconds + 60
-            )
-            # A warm-up may be shorter than one slow request (a login under load).
-            failure = result.failure(need_requests=phase == "run")
-            if failure:
-                raise BenchError(f"{script} {phase} on {server.url} failed: {failure}")
-            if script == LOGIN_SCRIPT:
-                wait_for_hashes_to_finish(server)
-        return result
+class Runner(WrkRunner):
+    def after_phase(self, server: Server, script: str) -> None:
+        if script == LOGIN_SCRIPT:
+            wait_for_hashes_to_finish(server)
 
     def run_interference(self, server: Server) -> tuple[WrkResult, WrkResult]:
         """GET /orders/{id} while LOGIN_CLIENTS clients log in without pause, at once."""
-        logins = self._start(server, LOGIN_SCRIPT, self.duration_s + 2, LOGIN_CLIENTS, 1)
-        time.sleep(1)  # the logins are in full swing before the reads start
-        reads = self._start(server, "get_order.lua", self.duration_s, None, None)
-        read_result = reads.result(timeout=self.duration_s + 60)
-        login_result = logins.result(timeout=self.duration_s + 60)
+        read_result, login_result = self.run_beside(
+            server, "get_order.lua", LOGIN_SCRIPT, LOGIN_CLIENTS
+        )
         wait_for_hashes_to_finish(server)
         for name, result in (("GET /orders/{id}", read_result), ("login", login_result)):
             failure = result.failure(need_requests=result is read_result)
             if failure:
                 raise BenchError(f"{name} during the login interference run failed: {failure}")
         return read_result, login_result
-
-    def _start(
-        self,
-        server: Server,
-        script: str,
-        seconds: float,
-        connections: int | None,
-        threads: int | None,
-    ) -> WrkRun:
-        return start_wrk(
-            self.wrk,
-            server.url + "/",
-            script,
-            duration_s=seconds,
-            connections=connections or self.connections,
-            threads=threads or self.threads,
-            data_file=self.data_file,
-        )
 
 
 def wait_for_hashes_to_finish(server: Server, timeout_s: float = 60) -> None:
@@ -404,14 +355,7 @@ def _run(args: argparse.Namespace) -> int:
             if key in SCENARIOS:
                 smoke_check(app, SCENARIOS[key], data)
 
-        runner = Runner(
-            wrk=wrk,
-            data_file=data_file,
-            duration_s=args.duration,
-            warmup_s=args.warmup,
-            connections=args.connections,
-            threads=args.threads,
-        )
+        runner = Runner.from_args(wrk, data_file, args)
         started_at = datetime.now(UTC).isoformat(timespec="seconds")
         measured: dict[str, WrkResult] = {}
         print(f"==> baseline ({args.warmup:g} s warm-up, {args.duration:g} s measured)")

@@ -1,15 +1,21 @@
-"""Running wrk: install it when missing, start runs, and read the summary each run prints.
+"""Running wrk: install it when missing, start runs, read the summary each run prints, and
+measure a scenario the way every benchmark here does (`WrkRunner`).
 
 Each Lua scenario in bench/wrk/ ends with one `BENCH_JSON {...}` line (see common.lua):
 exact percentiles, socket errors, and the non-2xx responses counted over all threads.
 """
 
+import argparse
 import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
+
+from bench.servers import Server
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 SUMMARY_PREFIX = "BENCH_JSON "
@@ -159,3 +165,83 @@ def _parse(raw: dict[str, object]) -> WrkResult:
         first_bad_status=int(str(raw["first_bad_status"])),
         first_bad_body=str(raw["first_bad_body"]),
     )
+
+
+@dataclass
+class WrkRunner:
+    """wrk against a server's scenarios, with one data file and default load settings."""
+
+    wrk: str
+    data_file: Path
+    duration_s: float
+    warmup_s: float
+    connections: int
+    threads: int
+
+    @classmethod
+    def from_args(cls, wrk: str, data_file: Path, args: argparse.Namespace) -> Self:
+        """Load settings from a benchmark's `--duration`, `--warmup`, `--connections` and
+        `--threads`."""
+        return cls(
+            wrk=wrk,
+            data_file=data_file,
+            duration_s=args.duration,
+            warmup_s=args.warmup,
+            connections=args.connections,
+            threads=args.threads,
+        )
+
+    def after_phase(self, server: Server, script: str) -> None:
+        """Called after each warm-up and measured run of `script` (a hook for subclasses)."""
+
+    def run(
+        self,
+        server: Server,
+        script: str,
+        *,
+        connections: int | None = None,
+        threads: int | None = None,
+        min_duration_s: float = 0,
+    ) -> WrkResult:
+        """Warm up, then measure; both must be free of errors."""
+        duration_s = max(self.duration_s, min_duration_s)
+        for seconds, phase in ((self.warmup_s, "warm-up"), (duration_s, "run")):
+            if seconds <= 0:
+                continue
+            result = self.start(server, script, seconds, connections, threads).result(
+                timeout=seconds + 60
+            )
+            # A warm-up may be shorter than one slow request (a login under load).
+            failure = result.failure(need_requests=phase == "run")
+            if failure:
+                raise BenchError(f"{script} {phase} on {server.url} failed: {failure}")
+            self.after_phase(server, script)
+        return result
+
+    def run_beside(
+        self, server: Server, script: str, background: str, background_connections: int
+    ) -> tuple[WrkResult, WrkResult]:
+        """`script` measured while `background` runs without pause, one wrk thread, from a
+        second before to after it: both results, unchecked."""
+        started = self.start(server, background, self.duration_s + 2, background_connections, 1)
+        time.sleep(1)  # the background load is in full swing before the measured run starts
+        measured = self.start(server, script, self.duration_s).result(timeout=self.duration_s + 60)
+        return measured, started.result(timeout=self.duration_s + 60)
+
+    def start(
+        self,
+        server: Server,
+        script: str,
+        seconds: float,
+        connections: int | None = None,
+        threads: int | None = None,
+    ) -> WrkRun:
+        return start_wrk(
+            self.wrk,
+            server.url + "/",
+            script,
+            duration_s=seconds,
+            connections=connections or self.connections,
+            threads=threads or self.threads,
+            data_file=self.data_file,
+        )

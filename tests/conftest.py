@@ -72,9 +72,13 @@ def smtp() -> Iterator[SMTPServer]:
 
 
 def sending_to(settings: Settings, server: SMTPServer) -> Settings:
-    """`settings` with mail sent to `server` (plain SMTP: the test server has no TLS)."""
+    """`settings` with mail sent to `server`, in the security it speaks."""
     return settings.model_copy(
-        update={"smtp_host": server.host, "smtp_port": server.port, "smtp_security": "none"}
+        update={
+            "smtp_host": server.host,
+            "smtp_port": server.port,
+            "smtp_security": server.security,
+        }
     )
 
 

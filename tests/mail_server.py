@@ -2,6 +2,10 @@
 message it accepts. No mock of the mail client: the app talks SMTP to it as it would to
 any mail server. It can also refuse the next few messages (`451`, a temporary failure), so
 a test can watch the app try again.
+
+It speaks plain SMTP, or, given a certificate, one of `SMTP_SECURITY`'s TLS modes:
+`starttls` (mail only after STARTTLS: a client that skips it is refused) or `tls`
+(implicit TLS from the first byte).
 """
 
 import asyncio
@@ -13,14 +17,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Literal
 
 from aiosmtpd.controller import Controller
 
 from tests.live_server import free_port
+from tests.private_ca import SERVER_ADDRESS, ServerCertificate
 
 WAIT_SECONDS = 10.0
 RESET_LINK = re.compile(r"https?://\S+\?token=[A-Za-z0-9_-]+")
+Security = Literal["starttls", "tls", "none"]
 
 
 @dataclass
@@ -89,15 +95,35 @@ class SMTPServer:
     host: str
     port: int
     mailbox: Mailbox
+    security: Security = "none"
+    """The `SMTP_SECURITY` a client needs to talk to it."""
+
+
+def _tls_options(security: Security, certificate: ServerCertificate | None) -> dict[str, Any]:
+    """aiosmtpd's options for `security`."""
+    if security == "none":
+        return {}
+    if certificate is None:
+        raise ValueError(f"an SMTP server with {security!r} needs a certificate")
+    if security == "tls":
+        return {"ssl_context": certificate.server_context()}
+    return {"tls_context": certificate.server_context(), "require_starttls": True}
 
 
 @contextmanager
-def smtp_server() -> Iterator[SMTPServer]:
+def smtp_server(
+    security: Security = "none", certificate: ServerCertificate | None = None
+) -> Iterator[SMTPServer]:
     """An SMTP server on a thread of its own (aiosmtpd's controller), until the block ends."""
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller = Controller(
+        mailbox,
+        hostname=SERVER_ADDRESS,
+        port=free_port(),
+        **_tls_options(security, certificate),
+    )
     controller.start()
     try:
-        yield SMTPServer(controller.hostname, controller.port, mailbox)
+        yield SMTPServer(controller.hostname, controller.port, mailbox, security)
     finally:
         controller.stop()

@@ -214,14 +214,8 @@ if TEST_DATABASE_URL is None:
             pass  # migrated: the file exists, with every table
         set_mode(database, 0o444)
 
-        # The shipped path, whatever this run sets: with FAST_PATHS=false the server does
-        # not recover without a restart yet (a known gap, see the closing note of issue 18).
         with live_server(
-            url,
-            shared_workdir / "read-only",
-            unprivileged=True,
-            wait_for_health=False,
-            FAST_PATHS="true",
+            url, shared_workdir / "read-only", unprivileged=True, wait_for_health=False
         ) as server:
             down = httpx.post(f"{server.base_url}/auth/signup", json=signup_body())
             set_mode(database, 0o666)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from app import schemas, tables
 from app.openapi import readable_name
@@ -364,11 +365,17 @@ def test_every_request_body_has_an_example(schema: dict[str, Any]) -> None:
     assert with_body == WITH_BODY
 
 
+def model_named(name: str) -> type[BaseModel]:
+    """The model of a schema component: a table family's, or one of the other shapes."""
+    model: type[BaseModel] = getattr(tables, name, None) or getattr(schemas, name)
+    return model
+
+
 def test_request_examples_are_accepted_by_their_models(schema: dict[str, Any]) -> None:
     for name, component in schema["components"]["schemas"].items():
         if "examples" not in component or name == FORM_BODY:
             continue
-        model = getattr(tables, name, None) or getattr(schemas, name)
+        model = model_named(name)
         for example in component["examples"]:
             model.model_validate(example)
 
@@ -469,3 +476,73 @@ async def test_served_schema_is_the_completed_one(
 )
 def test_generated_component_names_are_made_readable(generated: str, readable: str) -> None:
     assert readable_name(generated) == readable
+
+
+# ---------------------------------------------------------------- the accounts' routes (§9)
+
+ACCOUNT_OPERATIONS = (
+    "update_me",
+    "change_password",
+    "delete_me",
+    "read_user",
+    "update_user",
+    "delete_user",
+    "request_password_reset",
+    "confirm_password_reset",
+)
+DEFAULT_DESCRIPTION = "Successful Response"
+
+
+def success_of(operation: dict[str, Any]) -> dict[str, Any]:
+    [success] = [r for code, r in operation["responses"].items() if code.startswith("2")]
+    return success
+
+
+def operations_by_id(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {operation["operationId"]: operation for operation in all_operations(schema).values()}
+
+
+def link_targets(operation: dict[str, Any]) -> set[str]:
+    return {link["operationId"] for link in success_of(operation).get("links", {}).values()}
+
+
+@pytest.mark.parametrize("operation_id", ACCOUNT_OPERATIONS)
+def test_each_account_operation_says_what_its_success_means(
+    schema: dict[str, Any], operation_id: str
+) -> None:
+    success = success_of(operations_by_id(schema)[operation_id])
+    assert success["description"] != DEFAULT_DESCRIPTION
+
+
+@pytest.mark.parametrize("operation_id", ACCOUNT_OPERATIONS)
+def test_each_account_operation_with_a_body_shows_one_its_model_accepts(
+    schema: dict[str, Any], operation_id: str
+) -> None:
+    success = success_of(operations_by_id(schema)[operation_id])
+    if "content" not in success:  # 204: no body
+        return
+    media_type = success["content"]["application/json"]
+    model_name = media_type["schema"]["$ref"].rsplit("/", 1)[-1]
+    model = model_named(model_name)
+    model.model_validate(media_type["example"])
+    assert set(media_type["example"]) == set(model.model_fields)  # every field shown
+
+
+def test_a_password_change_links_its_token_pair_as_a_login_does(schema: dict[str, Any]) -> None:
+    by_id = operations_by_id(schema)
+    assert success_of(by_id["change_password"])["links"] == success_of(by_id["login"])["links"]
+
+
+def test_a_login_links_to_the_callers_own_account(schema: dict[str, Any]) -> None:
+    own_account = {"read_me", "update_me", "change_password", "delete_me"}
+    by_id = operations_by_id(schema)
+    for login in ("login", "login_form"):
+        assert own_account <= link_targets(by_id[login]), login
+
+
+@pytest.mark.parametrize("operation_id", ["signup", "list_users", "read_user", "update_user"])
+def test_a_response_with_a_user_links_to_an_admins_routes_for_that_user(
+    schema: dict[str, Any], operation_id: str
+) -> None:
+    targets = link_targets(operations_by_id(schema)[operation_id])
+    assert {"read_user", "update_user", "delete_user"} <= targets

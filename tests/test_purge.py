@@ -1,6 +1,7 @@
 """The purge of what expires (§12): `python -m app purge`, and the server's own."""
 
 import asyncio
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from app.auth_tables import LoginFailure, RefreshToken
+from app.auth_tables import AuthRateCounter, LoginFailure, RefreshToken
 from app.config import Settings
 from app.main import create_app
 from app.services.orders.idempotency import KEY_LIFETIME
@@ -118,6 +119,37 @@ async def test_purge_deletes_expired_idempotency_keys(app: FastAPI, customer: Ac
     async with app.state.db.read_sessions() as session:
         keys = set(await session.scalars(select(IdempotencyKey.key)))  # type: ignore[call-overload]
     assert keys == {"fresh"}
+
+
+def rate_counter(address: str, window_end: int) -> AuthRateCounter:
+    return AuthRateCounter(
+        route="/auth/login",
+        client_address=address,
+        window_start=window_end - 60,
+        requests=1,
+        expires_at=window_end,
+    )
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_purge_deletes_rate_counters_of_ended_windows_and_keeps_live_ones(
+    app: FastAPI,
+) -> None:
+    now = int(time.time())
+    await add_rows(
+        app,
+        [
+            rate_counter("198.51.100.1", window_end=now - 60),
+            rate_counter("198.51.100.2", window_end=now - 1),
+            rate_counter("198.51.100.3", window_end=now + 60),
+        ],
+    )
+
+    assert await run_cli("purge") == 0
+
+    async with app.state.db.read_sessions() as session:
+        addresses = set(await session.scalars(select(AuthRateCounter.client_address)))  # type: ignore[call-overload]
+    assert addresses == {"198.51.100.3"}
 
 
 @pytest.mark.usefixtures("cli_env")

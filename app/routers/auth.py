@@ -13,7 +13,7 @@ from app.db import SessionDep
 from app.errors import AccountDeactivated, EmailTaken, HashingQueueFull, RefreshTokenReplayed
 from app.limits import AUTH_RATE_LIMITED, client_address
 from app.logging_setup import log_security_event
-from app.routers.common import MailerDep, PrefixedRouter, error_responses
+from app.routers.common import MailerDep, PrefixedRouter, error_responses, success_response
 from app.schemas import (
     ErrorDetail,
     LoginRequest,
@@ -181,7 +181,8 @@ INVALID_RESET_TOKEN: dict[int | str, dict[str, Any]] = {
     status_code=status.HTTP_202_ACCEPTED,
     operation_id="request_password_reset",
     summary="Mail a password reset link",
-    responses=error_responses(413, 422, 429),
+    response_description="Accepted, whatever the email (a link goes to an active account)",
+    responses=success_response(202, {"detail": RESET_REQUESTED}) | error_responses(413, 422, 429),
     dependencies=[AUTH_RATE_LIMITED],
 )
 async def request_password_reset(
@@ -209,6 +210,7 @@ async def request_password_reset(
     response_class=Response,
     operation_id="confirm_password_reset",
     summary="Set a new password with a reset token",
+    response_description="The password is set: log in with it",
     responses=error_responses(413, 422, 429) | INVALID_RESET_TOKEN,
     dependencies=[AUTH_RATE_LIMITED],
 )

@@ -89,6 +89,28 @@ Cursor = Annotated[
 ]
 
 
+def success_response(status_code: int, example: Any) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entry showing an example of a route's JSON success body (its
+    schema is the route's response model)."""
+    return {status_code: {"content": {"application/json": {"example": example}}}}
+
+
+USER_EXAMPLE = {
+    "name": "Carla Customer",
+    "email": "carla@example.com",
+    "id": 2,
+    "is_active": True,
+    "is_admin": False,
+    "created_at": "2026-11-28T09:00:00.000000Z",
+}
+TOKEN_PAIR_EXAMPLE = {
+    "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.signature",
+    "refresh_token": "eyJhbGciOiJIUzI1NiJ9.eyJqdGkiOiJhYmMifQ.signature",
+    "token_type": "bearer",
+    "expires_in": 900,
+}
+
+
 def id_path(name: str) -> Any:
     return Path(ge=1, le=MAX_ID, description=f"The {name}'s id")
 

@@ -13,6 +13,8 @@ from app.logging_setup import log_security_event
 from app.openapi import BEARER_TOKEN_REQUIRED
 from app.routers.common import (
     DEFAULT_LIMIT,
+    TOKEN_PAIR_EXAMPLE,
+    USER_EXAMPLE,
     Cursor,
     Limit,
     MailerDep,
@@ -20,6 +22,7 @@ from app.routers.common import (
     PrefixedRouter,
     error_responses,
     id_path,
+    success_response,
 )
 from app.schemas import AccountDeletion, ErrorDetail, Page, PasswordChange, TokenPair
 from app.security import AdminUser, CurrentUser, SettingsDep, hash_password
@@ -41,6 +44,7 @@ PASSWORD_THROTTLED = _documented(
     429, "Too many wrong passwords for this email (they count as failed logins)"
 )
 LAST_ADMIN = _documented(409, LAST_ACTIVE_ADMIN)
+A_USER = success_response(200, USER_EXAMPLE)
 
 
 async def _check_current_password(
@@ -78,7 +82,9 @@ async def read_me(user: CurrentUser) -> User:
     response_model=UserPublic,
     operation_id="update_me",
     summary="Change your name or email",
-    responses=error_responses(401, 413, 422)
+    response_description="Your account as it is now",
+    responses=A_USER
+    | error_responses(401, 413, 422)
     | WRONG_PASSWORD
     | _documented(409, "An account with this email already exists")
     | PASSWORD_THROTTLED,
@@ -111,7 +117,11 @@ async def update_me(
     "/me/password",
     operation_id="change_password",
     summary="Change your password",
-    responses=error_responses(401, 413, 422) | WRONG_PASSWORD | PASSWORD_THROTTLED,
+    response_description="A fresh token pair for this device; every other device is logged out",
+    responses=success_response(200, TOKEN_PAIR_EXAMPLE)
+    | error_responses(401, 413, 422)
+    | WRONG_PASSWORD
+    | PASSWORD_THROTTLED,
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def change_password(
@@ -141,6 +151,7 @@ async def change_password(
     response_class=Response,
     operation_id="delete_me",
     summary="Close your account",
+    response_description="The account and everything of it is deleted",
     responses=error_responses(401, 413, 422) | WRONG_PASSWORD | LAST_ADMIN | PASSWORD_THROTTLED,
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
@@ -189,7 +200,8 @@ async def list_users(
     response_model=UserPublic,
     operation_id="read_user",
     summary="One user (admin)",
-    responses=error_responses(401, 403, 404, 422),
+    response_description="The user",
+    responses=A_USER | error_responses(401, 403, 404, 422),
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def read_user(user_id: UserId, _admin: AdminUser, session: SessionDep) -> User:
@@ -202,7 +214,8 @@ async def read_user(user_id: UserId, _admin: AdminUser, session: SessionDep) -> 
     response_model=UserPublic,
     operation_id="update_user",
     summary="Rename, activate, deactivate, promote or demote a user (admin)",
-    responses=error_responses(401, 403, 404, 413, 422) | LAST_ADMIN,
+    response_description="The user as it is now",
+    responses=A_USER | error_responses(401, 403, 404, 413, 422) | LAST_ADMIN,
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )
 async def update_user(
@@ -228,6 +241,7 @@ async def update_user(
     response_class=Response,
     operation_id="delete_user",
     summary="Delete a user and their orders (admin)",
+    response_description="The user and everything of theirs is deleted",
     responses=error_responses(401, 403, 404, 422) | LAST_ADMIN,
     openapi_extra=BEARER_TOKEN_REQUIRED,
 )

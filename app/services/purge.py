@@ -12,19 +12,21 @@ started by the app's lifespan).
 
 import asyncio
 import logging
+import math
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, delete, or_, select
+from sqlalchemy import Integer, and_, bindparam, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth_tables import LOGIN_FAILURES, REFRESH_TOKENS, RESET_TOKENS
+from app.auth_tables import AUTH_RATE_COUNTERS, LOGIN_FAILURES, REFRESH_TOKENS, RESET_TOKENS
 from app.config import Settings
 from app.events.log import purge_expired_events
 from app.services.orders.idempotency import KEY_LIFETIME
+from app.services.rate_limits import COUNTER_KEY
 from app.tables import KEYS
 from app.timestamps import utcnow
 
@@ -54,14 +56,18 @@ class Expirable:
 
 
 def _batch_delete(table: Any, key: Any, expired: Any) -> Any:
-    """DELETE at most :limit rows of `table` matching `expired`, found through their index;
-    on PostgreSQL the rows another purger holds are skipped (SQLite has one writer)."""
+    """DELETE at most :limit rows of `table` matching `expired`, found through their index
+    and named by `key` (a column, or a tuple of the columns of a composite key); on
+    PostgreSQL the rows another purger holds are skipped (SQLite has one writer)."""
+    columns = key if isinstance(key, tuple) else (key,)
     doomed = (
-        select(key)
+        select(*columns)
         .where(expired)
         .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)
     )
+    if len(columns) > 1:
+        return delete(table).where(tuple_(*columns).in_(doomed))
     return delete(table).where(key.in_(doomed.scalar_subquery()))
 
 
@@ -87,9 +93,15 @@ PURGE_RESET_TOKENS = _batch_delete(
     ),
 )
 RESET_MAILS_WINDOW = timedelta(hours=1)
+# A counter's `expires_at` is the Unix second its window ends.
+PURGE_AUTH_RATE_COUNTERS = _batch_delete(
+    AUTH_RATE_COUNTERS, COUNTER_KEY, AUTH_RATE_COUNTERS.c.expires_at <= bindparam("cutoff")
+)
 
 
-async def _deleted(session: AsyncSession, statement: Any, cutoff: datetime, limit: int) -> int:
+async def _deleted(
+    session: AsyncSession, statement: Any, cutoff: datetime | int, limit: int
+) -> int:
     result = await session.execute(statement, {"cutoff": cutoff, "limit": limit})
     return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -125,6 +137,13 @@ async def purge_reset_tokens(
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def purge_auth_rate_counters(
+    session: AsyncSession, now: datetime, _settings: Settings, limit: int
+) -> int:
+    """The auth routes' request counters of windows that have ended: they no longer count."""
+    return await _deleted(session, PURGE_AUTH_RATE_COUNTERS, math.floor(now.timestamp()), limit)
+
+
 async def purge_order_events(
     session: AsyncSession, now: datetime, settings: Settings, limit: int
 ) -> int:
@@ -139,6 +158,7 @@ EXPIRABLES: tuple[Expirable, ...] = (
     Expirable("expired idempotency keys", purge_idempotency_keys),
     Expirable("spent or expired password reset tokens", purge_reset_tokens),
     Expirable("order events past their retention", purge_order_events),
+    Expirable("auth rate counters of ended windows", purge_auth_rate_counters),
 )
 """Everything the purge deletes: the one list to extend."""
 

@@ -3,12 +3,12 @@
 One row per (route, client address, window): each request adds one to its row with a
 single atomic upsert (`INSERT ... ON CONFLICT DO UPDATE ... RETURNING`, on PostgreSQL and
 on SQLite alike), so concurrent requests on any number of processes never lose a count.
-The first request of a new window also deletes the rows of windows that have ended.
+The rows of windows that have ended are deleted by the purge (`app.services.purge`), off
+the requests' path.
 """
 
 import math
 
-from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,19 +41,6 @@ async def count_request(
         index_elements=list(COUNTER_KEY), set_={"requests": COUNTERS.c.requests + 1}
     ).returning(COUNTERS.c.requests)
     requests: int = (await session.execute(upsert)).scalar_one()
-    if requests == 1:
-        await purge_ended_windows(session, now)
     if requests > rate.requests:
         return max(1, math.ceil(window_end - now))
     return None
-
-
-async def purge_ended_windows(session: AsyncSession, now: float) -> None:
-    """Delete the counters of windows that have ended; rows another request is deleting
-    already are skipped, not waited for (no deadlocks between purges)."""
-    ended = (
-        select(*COUNTER_KEY)
-        .where(COUNTERS.c.expires_at <= math.floor(now))
-        .with_for_update(skip_locked=True)
-    )
-    await session.execute(delete(COUNTERS).where(tuple_(*COUNTER_KEY).in_(ended)))

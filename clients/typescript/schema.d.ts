@@ -2440,7 +2440,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The account and everything of it is deleted */
             204: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
@@ -2558,7 +2558,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description Your account as it is now */
             200: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
@@ -2566,6 +2566,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "name": "Carla Customer",
+                     *       "email": "carla@example.com",
+                     *       "id": 2,
+                     *       "is_active": true,
+                     *       "is_admin": false,
+                     *       "created_at": "2026-11-28T09:00:00.000000Z"
+                     *     } */
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
@@ -2678,7 +2686,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description A fresh token pair for this device; every other device is logged out */
             200: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
@@ -2686,6 +2694,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "access_token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.signature",
+                     *       "refresh_token": "eyJhbGciOiJIUzI1NiJ9.eyJqdGkiOiJhYmMifQ.signature",
+                     *       "token_type": "bearer",
+                     *       "expires_in": 900
+                     *     } */
                     "application/json": components["schemas"]["TokenPair"];
                 };
             };
@@ -2863,7 +2877,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The user */
             200: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
@@ -2871,6 +2885,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "name": "Carla Customer",
+                     *       "email": "carla@example.com",
+                     *       "id": 2,
+                     *       "is_active": true,
+                     *       "is_admin": false,
+                     *       "created_at": "2026-11-28T09:00:00.000000Z"
+                     *     } */
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
@@ -2947,7 +2969,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The user and everything of theirs is deleted */
             204: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
@@ -3044,7 +3066,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The user as it is now */
             200: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
@@ -3052,6 +3074,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "name": "Carla Customer",
+                     *       "email": "carla@example.com",
+                     *       "id": 2,
+                     *       "is_active": true,
+                     *       "is_admin": false,
+                     *       "created_at": "2026-11-28T09:00:00.000000Z"
+                     *     } */
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
@@ -3657,7 +3687,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description Accepted, whatever the email (a link goes to an active account) */
             202: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
@@ -3665,6 +3695,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /** @example {
+                     *       "detail": "If that email has an account, a reset link is on its way"
+                     *     } */
                     "application/json": components["schemas"]["Notice"];
                 };
             };
@@ -3742,7 +3775,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The password is set: log in with it */
             204: {
                 headers: {
                     /** @description The request's id, on the server's log lines for it: the client's own `X-Request-ID` when it sent a well-formed one */
