@@ -632,11 +632,6 @@ ORDER_COUNT_TRIGGERS: dict[str, tuple[str, ...]] = {
 """The triggers that keep `order_counts`, per dialect (the migration that made them holds
 the same SQL). Created with the tables by `metadata.create_all` too."""
 
-for _dialect, _statements in ORDER_COUNT_TRIGGERS.items():
-    for _statement in _statements:
-        _trigger = DDL(_statement)  # type: ignore[no-untyped-call]
-        event.listen(metadata, "after_create", _trigger.execute_if(dialect=_dialect))
-
 
 def _core_table(model: type[SQLModel]) -> Table:
     return metadata.tables[str(model.__tablename__)]
@@ -660,6 +655,39 @@ class OrderEvent(SQLModel, table=True):
     user_id: int = Field(description="The order's owner: who may see the event")
     data: str = Field(sa_type=SAText, description="The order as JSON, right after the change")
     created_at: datetime = timestamp_field()
+
+
+ORDER_EVENTS_CHANNEL = "order_events"
+"""The PostgreSQL channel notified when order events commit (see `app.events.log`)."""
+# The two-key form of the advisory locks: a key space apart from the one-key locks taken
+# elsewhere (the login throttle locks per email hash), so they can never collide.
+COMMIT_ORDER_LOCK = (0x6F726465, 0x76656E74)  # "orde", "vent"
+
+ORDER_EVENT_TRIGGERS: dict[str, tuple[str, ...]] = {
+    "postgresql": (
+        f"""
+CREATE OR REPLACE FUNCTION order_events_in_commit_order() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock({COMMIT_ORDER_LOCK[0]}, {COMMIT_ORDER_LOCK[1]});
+  UPDATE order_events SET id = nextval('order_events_id_seq') WHERE id = NEW.id;
+  PERFORM pg_notify('{ORDER_EVENTS_CHANNEL}', '');
+  RETURN NULL;
+END $$""",  # noqa: S608 - built from constants only
+        "CREATE CONSTRAINT TRIGGER order_events_in_commit_order AFTER INSERT ON order_events "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+        "EXECUTE FUNCTION order_events_in_commit_order()",
+    ),
+}
+"""PostgreSQL numbers each order event at its transaction's commit, in commit order (see
+`app.events.log`); the migration that made the trigger holds the same SQL. Created with
+the tables by `metadata.create_all` too."""
+
+for _triggers in (ORDER_COUNT_TRIGGERS, ORDER_EVENT_TRIGGERS):
+    for _dialect, _statements in _triggers.items():
+        for _statement in _statements:
+            _trigger = DDL(_statement)  # type: ignore[no-untyped-call]
+            event.listen(metadata, "after_create", _trigger.execute_if(dialect=_dialect))
 
 
 # The Core tables behind the table models. Statements on the hot paths select their

@@ -36,9 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import Database
-from app.events.log import NOTIFY_CHANNEL, readers
+from app.events.log import readers
 from app.metrics import event_streams_open
-from app.tables import EVENTS, USERS
+from app.tables import EVENTS, ORDER_EVENTS_CHANNEL, USERS
 
 logger = logging.getLogger("app.events")
 
@@ -319,7 +319,7 @@ class OrderEventBroker:
             await self._stop_listening()
         connection = await self._database.engine.connect()
         raw = await connection.get_raw_connection()
-        await raw.driver_connection.add_listener(NOTIFY_CHANNEL, self._notified)  # type: ignore[union-attr]
+        await raw.driver_connection.add_listener(ORDER_EVENTS_CHANNEL, self._notified)  # type: ignore[union-attr]
         self._listener = connection
         self.wake()  # what was committed while no one listened
 
