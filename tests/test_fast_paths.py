@@ -13,7 +13,7 @@ from fastapi.dependencies import utils as fastapi_dependencies
 from sqlalchemy import Row, literal_column, select
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
-from app import fast_asyncpg_reads, fast_params, fast_paths, fast_sqlite_cursor
+from app import fast_asyncpg, fast_params, fast_paths, fast_sqlite_cursor
 from app.config import Settings, load_settings
 from app.db import Database, read_rows
 from app.main import create_app
@@ -27,7 +27,7 @@ def checks_run_again() -> Iterator[None]:
     """The checks' results are kept for the process: forget them before and after."""
     checks = (
         fast_paths._one_trip_sqlite_usable,
-        fast_paths._direct_asyncpg_reads_usable,
+        fast_paths._direct_asyncpg_usable,
         fast_paths._fast_params_usable,
     )
     for check in checks:
@@ -157,13 +157,13 @@ if TEST_DATABASE_URL is not None:
     async def test_an_untested_release_turns_the_direct_reads_off_with_one_warning(
         postgresql: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setitem(fast_asyncpg_reads.TESTED_WITH, "asyncpg", ((0, 1), (0, 2)))
+        monkeypatch.setitem(fast_asyncpg.TESTED_WITH, "asyncpg", ((0, 1), (0, 2)))
 
         rows = [row for _ in range(2) for row in await rows_read(postgresql)]
 
         assert [type(row) for row in rows] == [Row, Row]
         [warning] = warnings_of(caplog)
-        assert "direct asyncpg reads" in warning
+        assert "direct asyncpg statements" in warning
         assert "asyncpg 0.32.0 (tested: >=0.1,<0.2)" in warning
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.elements import BindParameter
 
+from app.db import write_rows
 from app.errors import UserGone
 from app.services.callers import active_caller_condition
 from app.tables import EVENTS, USERS, public_json
@@ -121,7 +122,8 @@ async def record_order_event(
         data, fields = order, orjson.loads(order)
     else:
         data, fields = public_json(order).decode(), order
-    await session.execute(
+    await write_rows(
+        session,
         INSERT_EVENT,
         {
             "kind": kind or kind_after_change(fields),
