@@ -9,8 +9,8 @@ for a failed commit to change the response.
 
 Beside it: `app.sqlite_tuning` (SQLite's settings and its writers' queue),
 `app.pg_timestamp_codec` (asyncpg's timestamps through a memo), and the two fast paths,
-`app.fast_sqlite_cursor` and `app.fast_asyncpg_reads`, which `app.fast_paths` switches on
-at engine creation. `read_rows` is re-exported here for its callers.
+`app.fast_sqlite_cursor` and `app.fast_asyncpg`, which `app.fast_paths` switches on
+at engine creation. `read_rows` and `write_rows` are re-exported here for their callers.
 """
 
 from collections.abc import AsyncIterator
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from app import fast_paths
 from app.config import Settings
 from app.database_trouble import discard_connections_after_trouble
-from app.fast_asyncpg_reads import read_rows
+from app.fast_asyncpg import read_rows, write_rows
 from app.pg_timestamp_codec import use_timestamp_codec
 from app.sqlite_tuning import (
     CONNECT_ARGS,
@@ -38,7 +38,15 @@ from app.sqlite_tuning import (
     configure_sqlite,
 )
 
-__all__ = ["Database", "IdleSessions", "SessionDep", "create_engine", "get_session", "read_rows"]
+__all__ = [
+    "Database",
+    "IdleSessions",
+    "SessionDep",
+    "create_engine",
+    "get_session",
+    "read_rows",
+    "write_rows",
+]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 WRITE_ISOLATION_LEVEL = "READ COMMITTED"
@@ -71,7 +79,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         hide_parameters=True,
     )
     use_timestamp_codec(engine)
-    fast_paths.use_direct_reads(engine, settings.fast_paths)
+    fast_paths.use_direct_statements(engine, settings.fast_paths)
     discard_connections_after_trouble(engine)
     return engine
 

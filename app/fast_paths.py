@@ -1,12 +1,15 @@
-"""Whether the fast paths serve: decided once, when the first engine is created.
+"""Whether the fast paths serve: decided once, when the first engine or app is created.
 
-Two fast paths rely on internals of SQLAlchemy and of a driver, which a release of either
-may change without notice: the one-trip SQLite dialect (`app.fast_sqlite_cursor`) and the
-direct asyncpg reads (`app.fast_asyncpg_reads`). Each serves only when the installed
-releases are within the range it is tested with and have every internal it uses;
-otherwise SQLAlchemy's stock path serves (its own aiosqlite dialect; `read_rows` through
-`session.execute`), and one WARNING says why. `FAST_PATHS=false` turns both off, to test
-the stock path.
+Three fast paths rely on internals of a framework or a driver, which a release may change
+without notice: the one-trip SQLite dialect (`app.fast_sqlite_cursor`), the direct
+asyncpg statements (`app.fast_asyncpg`) and the parameters read by plan
+(`app.fast_params`). Each serves only when the installed releases are within the range it
+is tested with and have every internal it uses; otherwise the stock path serves
+(SQLAlchemy's own aiosqlite dialect; `read_rows` and `write_rows` through
+`session.execute`; FastAPI's own `request_params_to_args`), and one WARNING says why.
+`FAST_PATHS=false` turns them off, to test the stock path. The parameters' fast path
+replaces a function of FastAPI's for the whole process: once an app has switched it on,
+it serves every app of the process.
 """
 
 import logging
@@ -18,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import fast_asyncpg_reads
+from app import fast_asyncpg, fast_params
 
 logger = logging.getLogger(__name__)
 
@@ -79,12 +82,12 @@ def _one_trip_sqlite_usable() -> bool:
 
 
 @cache
-def _direct_asyncpg_reads_usable() -> bool:
+def _direct_asyncpg_usable() -> bool:
     return _check(
-        "the direct asyncpg reads",
+        "the direct asyncpg statements",
         "session.execute",
-        fast_asyncpg_reads.TESTED_WITH,
-        fast_asyncpg_reads.missing_internals,
+        fast_asyncpg.TESTED_WITH,
+        fast_asyncpg.missing_internals,
     )
 
 
@@ -98,8 +101,24 @@ def sqlite_url(url: URL, enabled: bool) -> URL:
     return one_trip_url(url)
 
 
-def use_direct_reads(engine: AsyncEngine, enabled: bool) -> None:
-    """Let `read_rows` read `engine`'s rows straight from asyncpg when `enabled` and the
-    check passes."""
-    if enabled and engine.dialect.driver == "asyncpg" and _direct_asyncpg_reads_usable():
-        fast_asyncpg_reads.read_directly(engine)
+def use_direct_statements(engine: AsyncEngine, enabled: bool) -> None:
+    """Let `read_rows` and `write_rows` send `engine`'s statements straight to asyncpg when
+    `enabled` and the check passes."""
+    if enabled and engine.dialect.driver == "asyncpg" and _direct_asyncpg_usable():
+        fast_asyncpg.send_directly(engine)
+
+
+@cache
+def _fast_params_usable() -> bool:
+    return _check(
+        "the parameters read by plan",
+        "FastAPI's request_params_to_args",
+        fast_params.TESTED_WITH,
+        fast_params.missing_internals,
+    )
+
+
+def use_fast_params(enabled: bool) -> None:
+    """Read the apps' parameters by plan when `enabled` and the check passes."""
+    if enabled and _fast_params_usable():
+        fast_params.install()

@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 
+from app import fast_paths
 from app.config import Settings, get_settings
 from app.database_trouble import UNAVAILABLE_ERRORS, unavailable_reason
 from app.db import Database
@@ -179,6 +180,7 @@ def _tune_garbage_collector() -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    fast_paths.use_fast_params(settings.fast_paths)
     database = Database.from_settings(settings)
     order_events = OrderEventBroker(database, settings)
     mailer = Mailer(settings)

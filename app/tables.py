@@ -22,8 +22,9 @@ from sqlalchemy import Text as SAText
 from sqlmodel import Field, Relationship, SQLModel
 
 # Every table is in `metadata` once this module is imported, the ones defined beside it
-# too (the bookkeeping of accounts, the order counts): import `metadata` from here.
-from app import auth_tables, order_counts  # noqa: F401 - imported for their tables
+# too (the bookkeeping of accounts, the order counts, the order events' trigger): import
+# `metadata` from here.
+from app import auth_tables, order_counts, order_event_triggers  # noqa: F401 - for their DDL
 from app.fields import (
     MAX_ITEMS_PER_REQUEST,
     MAX_PRICE_CENTS,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -204,6 +205,22 @@ async def open_order(
     assert response.status_code == 201, response.text
     order: dict[str, Any] = response.json()
     return order
+
+
+@pytest.fixture
+def sent_to_asyncpg(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements sent with asyncpg's `Connection.fetch`, the call of the direct path
+    of `app.db.read_rows` and `write_rows` (SQLAlchemy's adapter runs prepared statements
+    instead)."""
+    sent: list[str] = []
+    fetch = asyncpg.Connection.fetch
+
+    async def record_and_fetch(self: asyncpg.Connection, query: str, *args: Any) -> Any:
+        sent.append(query)
+        return await fetch(self, query, *args)
+
+    monkeypatch.setattr(asyncpg.Connection, "fetch", record_and_fetch)
+    return sent
 
 
 @contextmanager

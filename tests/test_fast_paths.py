@@ -9,12 +9,14 @@ from pathlib import Path
 
 import aiosqlite
 import pytest
+from fastapi.dependencies import utils as fastapi_dependencies
 from sqlalchemy import Row, literal_column, select
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 
-from app import fast_asyncpg_reads, fast_paths, fast_sqlite_cursor
+from app import fast_asyncpg, fast_params, fast_paths, fast_sqlite_cursor
 from app.config import Settings, load_settings
 from app.db import Database, read_rows
+from app.main import create_app
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET_KEY
 
 ONE = select(literal_column("1"))
@@ -23,11 +25,23 @@ ONE = select(literal_column("1"))
 @pytest.fixture(autouse=True)
 def checks_run_again() -> Iterator[None]:
     """The checks' results are kept for the process: forget them before and after."""
-    for check in (fast_paths._one_trip_sqlite_usable, fast_paths._direct_asyncpg_reads_usable):
+    checks = (
+        fast_paths._one_trip_sqlite_usable,
+        fast_paths._direct_asyncpg_usable,
+        fast_paths._fast_params_usable,
+    )
+    for check in checks:
         check.cache_clear()
     yield
-    for check in (fast_paths._one_trip_sqlite_usable, fast_paths._direct_asyncpg_reads_usable):
+    for check in checks:
         check.cache_clear()
+
+
+@pytest.fixture
+def fastapi_reads_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI's own parameter reader in place (an earlier app may have switched it),
+    and in place again after the test."""
+    monkeypatch.setattr(fastapi_dependencies, "request_params_to_args", fast_params.FASTAPI_READER)
 
 
 def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -143,11 +157,56 @@ if TEST_DATABASE_URL is not None:
     async def test_an_untested_release_turns_the_direct_reads_off_with_one_warning(
         postgresql: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setitem(fast_asyncpg_reads.TESTED_WITH, "asyncpg", ((0, 1), (0, 2)))
+        monkeypatch.setitem(fast_asyncpg.TESTED_WITH, "asyncpg", ((0, 1), (0, 2)))
 
         rows = [row for _ in range(2) for row in await rows_read(postgresql)]
 
         assert [type(row) for row in rows] == [Row, Row]
         [warning] = warnings_of(caplog)
-        assert "direct asyncpg reads" in warning
+        assert "direct asyncpg statements" in warning
         assert "asyncpg 0.32.0 (tested: >=0.1,<0.2)" in warning
+
+
+@pytest.mark.usefixtures("fastapi_reads_parameters")
+def test_an_app_with_the_fast_paths_on_reads_parameters_by_plan(sqlite_settings: Settings) -> None:
+    create_app(sqlite_settings)
+
+    assert fastapi_dependencies.request_params_to_args is fast_params.request_params_to_args
+
+
+@pytest.mark.usefixtures("fastapi_reads_parameters")
+def test_an_app_with_the_fast_paths_off_leaves_fastapis_parameter_reader(
+    sqlite_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    create_app(sqlite_settings.model_copy(update={"fast_paths": False}))
+
+    assert fastapi_dependencies.request_params_to_args is fast_params.FASTAPI_READER
+    assert warnings_of(caplog) == []
+
+
+@pytest.mark.usefixtures("fastapi_reads_parameters")
+def test_an_untested_fastapi_release_leaves_its_parameter_reader_with_one_warning(
+    sqlite_settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(fast_params.TESTED_WITH, "fastapi", ((0, 1), (0, 2)))
+
+    for _ in range(2):
+        create_app(sqlite_settings)
+
+    assert fastapi_dependencies.request_params_to_args is fast_params.FASTAPI_READER
+    [warning] = warnings_of(caplog)
+    assert "parameters read by plan" in warning
+    assert "(tested: >=0.1,<0.2)" in warning
+
+
+@pytest.mark.usefixtures("fastapi_reads_parameters")
+def test_a_missing_fastapi_helper_leaves_its_parameter_reader_with_one_warning(
+    sqlite_settings: Settings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(fastapi_dependencies, "_get_param_aliases")
+
+    create_app(sqlite_settings)
+
+    assert fastapi_dependencies.request_params_to_args is fast_params.FASTAPI_READER
+    [warning] = warnings_of(caplog)
+    assert "missing fastapi.dependencies.utils._get_param_aliases" in warning

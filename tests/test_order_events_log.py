@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.events import broker as broker_module
 from app.events.broker import OrderEventBroker
-from app.events.log import EVENTS, purge_expired_events
+from app.events.log import EVENTS, purge_expired_events, record_order_event
 from app.tables import OrderEvent, ProductPublic, utcnow
 from tests.conftest import Account, open_order
 
@@ -124,6 +124,37 @@ async def test_each_change_writes_one_event_row_with_its_kind_order_and_owner(
         ("order.updated", order["id"], customer.id),
         ("order.cancelled", order["id"], customer.id),
     ]
+
+
+async def test_events_are_numbered_in_commit_order_not_in_write_order(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account
+) -> None:
+    written_first, written_second = (
+        await open_order(client, customer),
+        await open_order(client, customer),
+    )
+    committed: list[int] = []
+    first = app.state.db.write_sessions()
+    second = app.state.db.write_sessions()
+
+    async def write_and_commit_second() -> None:
+        await record_order_event(second, written_second)
+        await second.commit()
+        committed.append(written_second["id"])
+
+    try:
+        await record_order_event(first, written_first)
+        later = asyncio.create_task(write_and_commit_second())
+        # PostgreSQL lets the second commit now; SQLite's second waits for the write lock.
+        await asyncio.wait({later}, timeout=0.5)
+        await first.commit()
+        committed.append(written_first["id"])
+        await later
+    finally:
+        await first.close()
+        await second.close()
+    newest_two = (await event_rows(app))[-2:]
+    assert [order_id for _, _, order_id, _ in newest_two] == committed
 
 
 async def test_a_refused_change_writes_no_event_row(

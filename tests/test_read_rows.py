@@ -140,11 +140,16 @@ if TEST_DATABASE_URL is not None:
     DIVISION_BY_ZERO = select(literal_column("1") / bindparam("zero"))
 
     @pytest.fixture
-    def no_read_through_sqlalchemy(monkeypatch: pytest.MonkeyPatch) -> None:
-        """Fail the test if a read goes (or goes again) through `AsyncSession.execute`."""
+    def no_read_through_sqlalchemy(
+        monkeypatch: pytest.MonkeyPatch, orders: list[dict[str, Any]]
+    ) -> None:
+        """Fail the test if a read goes (or goes again) through `AsyncSession.execute`
+        (once the orders are in place)."""
 
         async def run_again(*_args: Any, **_kwargs: Any) -> NoReturn:
             raise AssertionError("the read ran through SQLAlchemy")
+
+        monkeypatch.setattr(AsyncSession, "execute", run_again)
 
     async def test_a_driver_error_is_reported_as_sqlalchemy_reports_it(
         reader: AsyncSession,
@@ -160,21 +165,12 @@ if TEST_DATABASE_URL is not None:
 
     @pytest.mark.usefixtures("no_read_through_sqlalchemy")
     async def test_a_failing_read_runs_once(
-        reader: AsyncSession, monkeypatch: pytest.MonkeyPatch
+        reader: AsyncSession, sent_to_asyncpg: list[str]
     ) -> None:
-        sent: list[str] = []
-        fetch = asyncpg.Connection.fetch
-
-        async def count_and_fetch(self: asyncpg.Connection, query: str, *args: Any) -> Any:
-            sent.append(query)
-            return await fetch(self, query, *args)
-
-        monkeypatch.setattr(asyncpg.Connection, "fetch", count_and_fetch)
-
         with pytest.raises(DBAPIError):
             await read_rows(reader, DIVISION_BY_ZERO, {"zero": 0})
 
-        assert len(sent) == 1
+        assert len(sent_to_asyncpg) == 1
 
     @pytest.mark.usefixtures("no_read_through_sqlalchemy")
     async def test_a_read_that_times_out_is_not_run_again(

@@ -11,9 +11,9 @@ owner's, and every admin's). What wakes the reader:
   listening connection was down, and, on SQLite, the commits of other processes.
 
 The table is the truth: a wake-up only says "read now", so a lost or doubled one only
-delays a read or repeats an empty one. With no stream open the reader reads nothing (a
-write then costs its insert alone), and finds where the log ends again before the next
-stream opens.
+delays a read or repeats an empty one. With no stream open the reader is not even woken
+(a write then costs its insert alone), reads nothing, and finds where the log ends again
+before the next stream opens, which wakes it.
 
 Each stream has a bounded buffer: a stream whose client stops reading is cut off once
 `STREAM_BUFFER_EVENTS` events wait for it (it resumes with `Last-Event-ID`, losing
@@ -36,8 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.config import Settings
 from app.db import Database
-from app.events.log import NOTIFY_CHANNEL, readers
+from app.events.log import readers
 from app.metrics import event_streams_open
+from app.order_event_triggers import ORDER_EVENTS_CHANNEL
 from app.tables import EVENTS, USERS
 
 logger = logging.getLogger("app.events")
@@ -205,7 +206,10 @@ class OrderEventBroker:
                 subscription.end()
 
     def wake(self) -> None:
-        self._wakeup.set()
+        """Read now, if any stream is open: with none, a wake-up would read nothing (a
+        stream that opens wakes the reader itself)."""
+        if self._streams_of_user:
+            self._wakeup.set()
 
     # ------------------------------------------------------------ streams
 
@@ -220,6 +224,8 @@ class OrderEventBroker:
         if is_admin:
             self._admin_streams.add(subscription)
         event_streams_open.inc()
+        # What committed while the stream was opening (a wake-up then found no stream).
+        self.wake()
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -319,7 +325,7 @@ class OrderEventBroker:
             await self._stop_listening()
         connection = await self._database.engine.connect()
         raw = await connection.get_raw_connection()
-        await raw.driver_connection.add_listener(NOTIFY_CHANNEL, self._notified)  # type: ignore[union-attr]
+        await raw.driver_connection.add_listener(ORDER_EVENTS_CHANNEL, self._notified)  # type: ignore[union-attr]
         self._listener = connection
         self.wake()  # what was committed while no one listened
 

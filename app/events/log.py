@@ -7,16 +7,17 @@ commit order: a reader that has seen id 42 must never later find a 41.
 - SQLite: every write transaction holds the database's one write lock from its
   `BEGIN IMMEDIATE` to its commit, so rows are numbered in commit order already.
 - PostgreSQL: a sequence hands out ids when rows are inserted, not when they commit; two
-  transactions can commit in the other order. So the insert first takes a transaction
-  advisory lock, held until the commit: the next transaction's event is numbered only
-  after this one has committed. Only the last step of a change (the insert, then the
-  commit) waits for it; the rest of the work of concurrent changes still overlaps. The
-  same statement sends a NOTIFY, which PostgreSQL delivers when (and only if) the
-  transaction commits, to wake the readers of every process.
+  transactions can commit in the other order. So the id a row is inserted with is only a
+  placeholder: a deferred constraint trigger (`app.order_event_triggers`) gives it
+  its id during the commit itself, under a transaction advisory lock held until the
+  commit is done, so the next transaction's event is numbered only after this one has
+  committed. The lock is held for the commit alone (never while the app is between two
+  statements), and the rest of the work of concurrent changes overlaps. The trigger also
+  sends a NOTIFY, which PostgreSQL delivers when (and only if) the transaction commits, to
+  wake the readers of every process.
 
-The insert is the last statement before the commit (the advisory lock is then held for
-no more than one round trip and the commit), and after the commit this process's readers
-are woken at once, without waiting for the notification.
+After the commit this process's readers are woken at once, without waiting for the
+notification.
 """
 
 from datetime import datetime, timedelta
@@ -31,16 +32,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql.elements import BindParameter
 
+from app.db import write_rows
 from app.errors import UserGone
 from app.schemas import public_json
 from app.services.callers import active_caller_condition
 from app.tables import EVENTS, USERS
 from app.timestamps import UTCDateTime, utcnow
-
-NOTIFY_CHANNEL = "order_events"
-# The two-key form of the advisory locks: a key space apart from the one-key locks taken
-# elsewhere (the login throttle locks per email hash), so they can never collide.
-COMMIT_ORDER_LOCK = (0x6F726465, 0x76656E74)  # "orde", "vent"
 
 
 class OrderEventKind(StrEnum):
@@ -65,17 +62,6 @@ EVENT_VALUES: dict[str, BindParameter[Any]] = {
 }
 
 INSERT_EVENT = insert(EVENTS).values(EVENT_VALUES)
-
-_in_commit_order = select(
-    func.pg_advisory_xact_lock(*COMMIT_ORDER_LOCK),
-    func.pg_notify(NOTIFY_CHANNEL, ""),
-).subquery("in_commit_order")
-# The subquery's row, and so the lock, comes before the row it feeds is numbered (a
-# subquery that calls volatile functions is never folded into the one around it).
-INSERT_EVENT_IN_COMMIT_ORDER = insert(EVENTS).from_select(
-    list(EVENT_VALUES),
-    select(*EVENT_VALUES.values()).select_from(_in_commit_order),
-)
 
 
 # ---------------------------------------------------------------- waking this process
@@ -131,17 +117,15 @@ async def record_order_event(
     session: AsyncSession, order: dict[str, Any] | str, kind: OrderEventKind | None = None
 ) -> None:
     """Write the event of a change to `order` (as `GET /orders/{id}` returns it after the
-    change: its dict, or its JSON text) in the session's transaction, as the last
-    statement before the commit. `kind` defaults to what the order's status says of a
-    change to an existing order (`kind_after_change`)."""
+    change: its dict, or its JSON text) in the session's transaction. `kind` defaults to
+    what the order's status says of a change to an existing order (`kind_after_change`)."""
     if isinstance(order, str):
         data, fields = order, orjson.loads(order)
     else:
         data, fields = public_json(order).decode(), order
-    dialect = session.get_bind().dialect.name
-    statement = INSERT_EVENT_IN_COMMIT_ORDER if dialect == "postgresql" else INSERT_EVENT
-    await session.execute(
-        statement,
+    await write_rows(
+        session,
+        INSERT_EVENT,
         {
             "kind": kind or kind_after_change(fields),
             "order_id": fields["id"],

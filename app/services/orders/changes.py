@@ -17,6 +17,7 @@ from sqlalchemy import Row, Select, and_, bindparam, delete, exists, func, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import read_rows, write_rows
 from app.errors import Conflict, ItemNotFound, OrderNotPending
 from app.fields import MAX_QUANTITY
 from app.services.callers import active_caller_condition
@@ -95,13 +96,26 @@ SET_STATUS = {
 }
 
 
+LINE_VALUES = {
+    name: bindparam(name, type_=ITEMS.c[name].type)
+    for name in (
+        "order_id",
+        "product_id",
+        "product_name",
+        "unit_price_cents",
+        "quantity",
+        "line_total_cents",
+    )
+}
+
+
 @cache
 def _add_to_line(dialect: str) -> Any:
     """INSERT the line, or raise the quantity of the order's line for that product, in one
     statement; RETURNING nothing when the sum would pass the maximum (the line is kept).
     An existing line keeps the name and price it was added with."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ITEMS)
+    statement = insert(ITEMS).values(LINE_VALUES)
     quantity = ITEMS.c.quantity + statement.excluded.quantity
     return statement.on_conflict_do_update(
         index_elements=[ITEMS.c.order_id, ITEMS.c.product_id],
@@ -134,7 +148,7 @@ async def _lock_pending_order(
 
 
 async def refresh_total(session: AsyncSession, order_id: int, now: datetime) -> None:
-    await session.execute(REFRESH_TOTAL, {"order_id": order_id, "now": now})
+    await write_rows(session, REFRESH_TOTAL, {"order_id": order_id, "now": now})
 
 
 async def add_item(
@@ -146,7 +160,8 @@ async def add_item(
         session, caller_id, order_id, "have items added", product_id=line.product_id
     )
     product = orderable(line.product_id, locked)
-    added = await session.execute(
+    added = await write_rows(
+        session,
         _add_to_line(session.get_bind().dialect.name),
         {
             "order_id": order_id,
@@ -157,7 +172,7 @@ async def add_item(
             "line_total_cents": line.quantity * product.price_cents,
         },
     )
-    if added.first() is None:
+    if not added:
         raise Conflict(
             f"Product {product.id} would pass {MAX_QUANTITY} in this order; "
             "its line was left as it was"
@@ -172,12 +187,13 @@ async def update_item(
     """Set a line's quantity. Raising it needs the product to be still available; lowering
     it is always allowed (the price stays the one copied when the line was added)."""
     await _lock_pending_order(session, caller_id, order_id, "have its items changed")
-    line = (await session.execute(LINE, {"line_id": item_id, "in_order": order_id})).first()
-    if line is None:
+    lines = await read_rows(session, LINE, {"line_id": item_id, "in_order": order_id})
+    if not lines:
         raise ItemNotFound
-    if quantity > line.quantity:
-        await orderable_products(session, [line.product_id])
-    await session.execute(SET_LINE_QUANTITY, {"line_id": item_id, "new_quantity": quantity})
+    product_id, old_quantity = lines[0]
+    if quantity > old_quantity:
+        await orderable_products(session, [product_id])
+    await write_rows(session, SET_LINE_QUANTITY, {"line_id": item_id, "new_quantity": quantity})
     await refresh_total(session, order_id, utcnow())
     return await fetch_order(session, order_id)
 
@@ -187,8 +203,8 @@ async def remove_item(
 ) -> OrderJSON:
     """Remove a line from a pending order (the order may end up empty)."""
     await _lock_pending_order(session, caller_id, order_id, "have its items changed")
-    removed = await session.execute(REMOVE_LINE, {"line_id": item_id, "in_order": order_id})
-    if removed.first() is None:
+    removed = await write_rows(session, REMOVE_LINE, {"line_id": item_id, "in_order": order_id})
+    if not removed:
         raise ItemNotFound
     await refresh_total(session, order_id, utcnow())
     return await fetch_order(session, order_id)
@@ -204,10 +220,12 @@ async def change_status(
     """
     verb = "be completed" if new_status is OrderStatus.COMPLETED else "be cancelled"
     await _lock_pending_order(session, caller_id, order_id, verb)
-    changed = await session.execute(
-        SET_STATUS[new_status], {"order_id": order_id, "new_status": new_status, "now": utcnow()}
+    changed = await write_rows(
+        session,
+        SET_STATUS[new_status],
+        {"order_id": order_id, "new_status": new_status, "now": utcnow()},
     )
-    if changed.first() is None:
+    if not changed:
         # The order is locked and pending, so only the item condition can have failed.
         raise Conflict("An order needs at least one item to be completed")
     return await fetch_order(session, order_id)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, bindparam, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import read_rows
 from app.tables import ITEMS, ORDERS, USERS
 
 ORDER_COLUMNS = (
@@ -110,5 +111,5 @@ def orders_from_rows(rows: Iterable[Sequence[Any]]) -> list[OrderJSON]:
 
 async def fetch_order(session: AsyncSession, order_id: int) -> OrderJSON:
     """The order as this transaction sees it, once a change has been made."""
-    rows = await session.execute(FETCH_ORDER, {"order_id": order_id})
+    rows = await read_rows(session, FETCH_ORDER, {"order_id": order_id})
     return orders_from_rows(rows)[0]
