@@ -35,10 +35,8 @@ goes by: its `Allow` header lists every method the schema declares for the path 
 router alone would name only the methods of the one route it tried).
 """
 
-import copy
 import json
 import re
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
@@ -49,12 +47,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from app.openapi_components import REF_PREFIX, reachable, rename_components
+from app.openapi_links import add_links
 from app.request_context import VALID_REQUEST_ID
 from app.routers.common import ERROR_DESCRIPTIONS
 from app.schemas import ErrorDetail, LoginRequest, ValidationErrorDetail
 from app.security import oauth2_scheme
 
-REF_PREFIX = "#/components/schemas/"
 ERROR_DETAIL_REF = REF_PREFIX + ErrorDetail.__name__
 VALIDATION_ERROR_REF = REF_PREFIX + ValidationErrorDetail.__name__
 ERROR_MODELS = (ErrorDetail, ValidationErrorDetail)
@@ -99,140 +98,6 @@ REQUEST_ID_HEADER: dict[str, dict[str, Any]] = {
         "required": True,
         "schema": {"type": "string", "pattern": f"^{VALID_REQUEST_ID.pattern}$"},
     }
-}
-
-Link = dict[str, Any]
-
-TOKEN_PAIR_LINKS: dict[str, Link] = {
-    "Refresh": {
-        "operationId": "refresh_tokens",
-        "description": "Exchange the refresh token for a new pair",
-        "requestBody": {"refresh_token": "$response.body#/refresh_token"},
-    },
-    "LogOut": {
-        "operationId": "logout",
-        "description": "Revoke the refresh token",
-        "requestBody": {"refresh_token": "$response.body#/refresh_token"},
-    },
-}
-
-
-def _link(operation_id: str, description: str, **fields: Any) -> Link:
-    return {"operationId": operation_id, "description": description, **fields}
-
-
-def _order_links(order_id: str) -> dict[str, Link]:
-    """What can follow a response that carries an order (`order_id` points at its id)."""
-    first_item = order_id.removesuffix("/id") + "/items/0"
-    return {
-        "ReadOrder": _link("read_order", "Read the order", parameters={"order_id": order_id}),
-        "AddItem": _link(
-            "add_order_item",
-            "Add a line to the order (the same product again raises its quantity)",
-            parameters={"order_id": order_id},
-            requestBody={"product_id": f"{first_item}/product_id", "quantity": 1},
-        ),
-        "UpdateFirstItem": _link(
-            "update_order_item",
-            "Change the quantity of the order's first line",
-            parameters={"order_id": order_id, "item_id": f"{first_item}/id"},
-        ),
-        "RemoveFirstItem": _link(
-            "remove_order_item",
-            "Remove the order's first line",
-            parameters={"order_id": order_id, "item_id": f"{first_item}/id"},
-        ),
-        "CompleteOrder": _link(
-            "complete_order", "Complete the order", parameters={"order_id": order_id}
-        ),
-        "CancelOrder": _link("cancel_order", "Cancel the order", parameters={"order_id": order_id}),
-    }
-
-
-def _product_links(product_id: str) -> dict[str, Link]:
-    """What can follow a response that carries a product (`product_id` points at its id)."""
-    return {
-        "ReadProduct": _link(
-            "read_product", "Read the product", parameters={"product_id": product_id}
-        ),
-        "UpdateProduct": _link(
-            "update_product",
-            "Change the product (admins)",
-            parameters={"product_id": product_id},
-        ),
-        "OrderProduct": _link(
-            "create_order",
-            "Open an order with this product",
-            requestBody={"items": [{"product_id": product_id, "quantity": 1}]},
-        ),
-    }
-
-
-def _user_links(user_id: str, which: str = "") -> dict[str, Link]:
-    """What an admin can do next with a user a response carries (`user_id` points at its
-    id); `which` names that user in the links' names (`First` for a page's first)."""
-    parameters = {"user_id": user_id}
-    return {
-        f"Read{which}User": _link("read_user", "Read the user (admins)", parameters=parameters),
-        f"Update{which}User": _link(
-            "update_user",
-            "Rename, activate, deactivate, promote or demote the user (admins)",
-            parameters=parameters,
-        ),
-        f"Delete{which}User": _link(
-            "delete_user", "Delete the user and their orders (admins)", parameters=parameters
-        ),
-    }
-
-
-OPEN_ORDER = _link("create_order", "With the access token, open an order")
-ORDER_IN_BODY = _order_links("$response.body#/id")
-USER_IN_BODY = _user_links("$response.body#/id")
-# What a fresh access token opens besides orders: the caller's own account.
-OWN_ACCOUNT_LINKS: dict[str, Link] = {
-    "ReadMe": _link("read_me", "With the access token, read your account"),
-    "UpdateMe": _link("update_me", "With the access token, change your name or email"),
-    "ChangePassword": _link(
-        "change_password", "With the access token, change your password (logs out other devices)"
-    ),
-    "DeleteMe": _link("delete_me", "With the access token, close your account"),
-}
-SIGNED_IN_LINKS = TOKEN_PAIR_LINKS | {"OpenOrder": OPEN_ORDER} | OWN_ACCOUNT_LINKS
-
-# operation id -> response status -> link name -> link (whose target is an operation id).
-LINKS: dict[str, dict[str, dict[str, Link]]] = {
-    "signup": {
-        "201": {
-            "LogIn": _link(
-                "login",
-                "Log in as the new customer with the password just chosen",
-                requestBody={
-                    "email": "$response.body#/email",
-                    "password": "$request.body#/password",
-                },
-            ),
-        }
-        | USER_IN_BODY
-    },
-    "login": {"200": SIGNED_IN_LINKS},
-    "login_form": {"200": SIGNED_IN_LINKS},
-    "refresh_tokens": {"200": TOKEN_PAIR_LINKS},
-    "change_password": {"200": SIGNED_IN_LINKS},
-    "list_users": {"200": _user_links("$response.body#/data/0/id", which="First")},
-    "read_user": {"200": USER_IN_BODY},
-    "update_user": {"200": USER_IN_BODY},
-    "list_products": {"200": _product_links("$response.body#/data/0/id")},
-    "read_product": {"200": _product_links("$response.body#/id")},
-    "create_product": {"201": _product_links("$response.body#/id")},
-    "update_product": {"200": _product_links("$response.body#/id")},
-    "create_order": {"201": ORDER_IN_BODY},
-    "list_orders": {"200": _order_links("$response.body#/data/0/id")},
-    "read_order": {"200": ORDER_IN_BODY},
-    "add_order_item": {"201": ORDER_IN_BODY},
-    "update_order_item": {"200": ORDER_IN_BODY},
-    "remove_order_item": {"200": ORDER_IN_BODY},
-    "cancel_order": {"200": ORDER_IN_BODY},
-    "complete_order": {"200": ORDER_IN_BODY},
 }
 
 
@@ -296,7 +161,7 @@ def operations(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def complete_schema(schema: dict[str, Any]) -> None:
-    _rename_components(schema)
+    rename_components(schema)
     by_id = operations(schema)
     for operation in by_id.values():
         # Every route reads the database (a bearer token is checked against it too).
@@ -311,80 +176,7 @@ def complete_schema(schema: dict[str, Any]) -> None:
     _settle_defaults(schema)
     _declare_bearer_scheme(schema)
     _describe_token_form(schema, by_id["login_form"])
-    _add_links(by_id)
-
-
-# ---------------------------------------------------------------- component names
-
-
-def readable_name(name: str) -> str:
-    """The name a component goes by in the schema, and so in generated code.
-
-    pydantic names a generic model after its parameters (`Page[OrderPublic]` is
-    `Page_OrderPublic_`): it becomes `OrderPage`. FastAPI names the body model it makes for
-    form fields after the operation (`Body_login_form`): it becomes `LoginForm`, or
-    `<Operation>Body`. A model used by requests and responses alike that serializes
-    differently is split by FastAPI into `X-Input` and `X-Output`: `XInput` and `X`.
-    """
-    if generic := re.fullmatch(r"([A-Za-z0-9]+)_([A-Za-z0-9]+)_", name):
-        model, argument = generic.groups()
-        return argument.removesuffix("Public") + model
-    if name.startswith("Body_"):
-        operation = "".join(word.capitalize() for word in name.removeprefix("Body_").split("_"))
-        return operation if operation.endswith(("Form", "Body")) else operation + "Body"
-    if name.endswith("-Output"):
-        return name.removesuffix("-Output")
-    return name.replace("-Input", "Input")
-
-
-def _rename_components(schema: dict[str, Any]) -> None:
-    components: dict[str, Any] = schema.setdefault("components", {}).get("schemas", {})
-    renamed = {name: readable_name(name) for name in components}
-    if len(set(renamed.values())) != len(renamed):
-        raise RuntimeError(f"two schema components get the same readable name: {renamed}")
-    schema["components"]["schemas"] = {
-        renamed[name]: _retitled(component, name, renamed[name])
-        for name, component in sorted(components.items(), key=lambda item: renamed[item[0]])
-    }
-    refs = {REF_PREFIX + old: REF_PREFIX + new for old, new in renamed.items() if old != new}
-    for node in _nodes(schema):
-        if node.get("$ref") in refs:
-            node["$ref"] = refs[node["$ref"]]
-
-
-def _retitled(component: dict[str, Any], old: str, new: str) -> dict[str, Any]:
-    if old != new and "title" in component:
-        component["title"] = new
-    return component
-
-
-def _nodes(node: Any) -> Iterator[dict[str, Any]]:
-    """Every object of a JSON document, depth first."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _nodes(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _nodes(value)
-
-
-def _refs(node: Any) -> set[str]:
-    return {found["$ref"] for found in _nodes(node) if isinstance(found.get("$ref"), str)}
-
-
-def _reachable(schema: dict[str, Any], node: Any) -> set[str]:
-    """The names of the components that `node` refers to, directly or through others."""
-    components = schema["components"]["schemas"]
-    found: set[str] = set()
-    pending = _refs(node)
-    while pending:
-        ref = pending.pop()
-        name = ref.removeprefix(REF_PREFIX)
-        if ref.startswith(REF_PREFIX) and name not in found:
-            found.add(name)
-            pending |= _refs(components.get(name, {}))
-    return found
+    add_links(by_id)
 
 
 # ---------------------------------------------------------------- error bodies
@@ -409,7 +201,7 @@ def _declare_error_models(schema: dict[str, Any]) -> None:
 
 def _drop_unreferenced_components(schema: dict[str, Any]) -> None:
     """FastAPI's own validation error models, unused once every 422 is typed."""
-    used = _reachable(schema, schema["paths"])
+    used = reachable(schema, schema["paths"])
     components = schema["components"]["schemas"]
     schema["components"]["schemas"] = {
         name: component for name, component in sorted(components.items()) if name in used
@@ -455,9 +247,9 @@ def _settle_defaults(schema: dict[str, Any]) -> None:
     in_requests: set[str] = set()
     in_responses: set[str] = set()
     for operation in operations(schema).values():
-        in_requests |= _reachable(schema, operation.get("requestBody", {}))
-        in_requests |= _reachable(schema, operation.get("parameters", []))
-        in_responses |= _reachable(schema, operation["responses"])
+        in_requests |= reachable(schema, operation.get("requestBody", {}))
+        in_requests |= reachable(schema, operation.get("parameters", []))
+        in_responses |= reachable(schema, operation["responses"])
     components = schema["components"]["schemas"]
     for name in in_responses - in_requests:
         _require_defaulted_fields(components[name])
@@ -534,13 +326,3 @@ def _describe_token_form(schema: dict[str, Any], operation: dict[str, Any]) -> N
         {"username": example["email"], "password": example["password"]}
         for example in login["examples"]
     ]
-
-
-def _add_links(by_id: dict[str, dict[str, Any]]) -> None:
-    for source, by_status in LINKS.items():
-        for status_code, links in by_status.items():
-            for name, link in links.items():
-                if link["operationId"] not in by_id:
-                    raise RuntimeError(f"link {source}.{name}: no operation {link['operationId']}")
-            response = by_id[source]["responses"][status_code]
-            response.setdefault("links", {}).update(copy.deepcopy(links))

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from app import schemas, tables
-from app.openapi import readable_name
+from app.openapi_components import readable_name
 
 PUBLIC = frozenset(
     {
