@@ -3,7 +3,7 @@ made them holds the same SQL, and `metadata.create_all` creates them with the ta
 
 from typing import ClassVar
 
-from sqlalchemy import DDL, BigInteger, event
+from sqlalchemy import DDL, BigInteger, SmallInteger, event
 from sqlmodel import Field, SQLModel
 
 from app.metadata import core_table, metadata
@@ -12,16 +12,19 @@ EVERYONE = 0
 """`order_counts.user_id` of the counts over every user's orders."""
 ANY_STATUS = ""
 """`order_counts.status` of the counts over every status."""
+EVERYONES_COUNT_SLOTS = 32
+"""The rows each count over every user's orders is spread over (by order id)."""
 
 
 def _count_keys(row: str, change: int | None = None) -> str:
     """The four counts an order of `row` (NEW, OLD or a transition table) is in, as SQL
-    row values, each with `change` when given."""
+    row values (user, status, slot), each with `change` when given."""
+    slot = f"{row}.id % {EVERYONES_COUNT_SLOTS}"
     keys = (
-        f"{EVERYONE}, '{ANY_STATUS}'",
-        f"{EVERYONE}, {row}.status",
-        f"{row}.user_id, '{ANY_STATUS}'",
-        f"{row}.user_id, {row}.status",
+        f"{EVERYONE}, '{ANY_STATUS}', {slot}",
+        f"{EVERYONE}, {row}.status, {slot}",
+        f"{row}.user_id, '{ANY_STATUS}', 0",
+        f"{row}.user_id, {row}.status, 0",
     )
     with_change = "" if change is None else f", {change}"
     return ", ".join(f"({key}{with_change})" for key in keys)
@@ -29,8 +32,8 @@ def _count_keys(row: str, change: int | None = None) -> str:
 
 def _sqlite_count_change(row: str, change: int) -> str:
     return (
-        f"INSERT INTO order_counts (user_id, status, orders) VALUES {_count_keys(row, change)} "  # noqa: S608 - constants only
-        "ON CONFLICT (user_id, status) DO UPDATE SET orders = orders + excluded.orders;"
+        f"INSERT INTO order_counts (user_id, status, slot, orders) VALUES {_count_keys(row, change)} "  # noqa: S608, E501 - constants only
+        "ON CONFLICT (user_id, status, slot) DO UPDATE SET orders = orders + excluded.orders;"
     )
 
 
@@ -41,12 +44,13 @@ def _postgresql_statement_count(function: str, rows: str, sign: str) -> str:
     return f"""
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO order_counts (user_id, status, orders)
-  SELECT key.user_id, key.status, {sign}count(*)
-  FROM {rows} CROSS JOIN LATERAL (VALUES {_count_keys(rows)}) AS key (user_id, status)
-  GROUP BY key.user_id, key.status
-  ORDER BY key.user_id, key.status
-  ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
+  INSERT INTO order_counts (user_id, status, slot, orders)
+  SELECT key.user_id, key.status, key.slot, {sign}count(*)
+  FROM {rows} CROSS JOIN LATERAL (VALUES {_count_keys(rows)}) AS key (user_id, status, slot)
+  GROUP BY key.user_id, key.status, key.slot
+  ORDER BY key.user_id, key.status, key.slot
+  ON CONFLICT (user_id, status, slot)
+  DO UPDATE SET orders = order_counts.orders + excluded.orders;
   RETURN NULL;
 END $$"""  # noqa: S608 - built from constants only
 
@@ -54,13 +58,15 @@ END $$"""  # noqa: S608 - built from constants only
 POSTGRESQL_STATUS_CHANGE = f"""
 CREATE OR REPLACE FUNCTION order_counts_on_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO order_counts (user_id, status, orders)
-  SELECT key.user_id, key.status, sum(key.change)
-  FROM (VALUES {_count_keys("OLD", -1)}, {_count_keys("NEW", 1)}) AS key (user_id, status, change)
-  GROUP BY key.user_id, key.status
+  INSERT INTO order_counts (user_id, status, slot, orders)
+  SELECT key.user_id, key.status, key.slot, sum(key.change)
+  FROM (VALUES {_count_keys("OLD", -1)}, {_count_keys("NEW", 1)})
+    AS key (user_id, status, slot, change)
+  GROUP BY key.user_id, key.status, key.slot
   HAVING sum(key.change) <> 0
-  ORDER BY key.user_id, key.status
-  ON CONFLICT (user_id, status) DO UPDATE SET orders = order_counts.orders + excluded.orders;
+  ORDER BY key.user_id, key.status, key.slot
+  ON CONFLICT (user_id, status, slot)
+  DO UPDATE SET orders = order_counts.orders + excluded.orders;
   RETURN NULL;
 END $$"""  # noqa: S608 - built from constants only
 
@@ -98,19 +104,26 @@ class OrderCount(SQLModel, table=True):
 
     Kept by triggers on `orders` (see `ORDER_COUNT_TRIGGERS`), in the transaction of every
     change: whatever inserts, deletes (a user's deletion cascading included) or changes an
-    order's status, the counts change with it.
+    order's status, the counts change with it. A count is the sum of its rows' `orders`.
+    The counts over every user's orders are spread over `EVERYONES_COUNT_SLOTS` rows each,
+    an order counted in the slot of its id: on PostgreSQL a transaction that counts an
+    order holds its count rows locked until it commits, and with one row per count every
+    order created anywhere would wait for the one before to commit. A user's own counts
+    keep one row each (slot 0): only that user's own concurrent orders wait on them.
     """
 
     __tablename__: ClassVar[str] = "order_counts"
 
     user_id: int = Field(primary_key=True, description=f"{EVERYONE}: every user")
     status: str = Field(primary_key=True, max_length=16, description="empty: every status")
+    slot: int = Field(primary_key=True, sa_type=SmallInteger, description="0 for a user's")
     orders: int = Field(sa_type=BigInteger)
 
 
 for _dialect, _statements in ORDER_COUNT_TRIGGERS.items():
     for _statement in _statements:
-        _trigger = DDL(_statement)  # type: ignore[no-untyped-call]
+        # DDL formats its text with `%`: the modulo of the counts' slots is written `%%`.
+        _trigger = DDL(_statement.replace("%", "%%"))  # type: ignore[no-untyped-call]
         event.listen(metadata, "after_create", _trigger.execute_if(dialect=_dialect))
 
 

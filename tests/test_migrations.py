@@ -153,3 +153,47 @@ def test_every_migration_reverses_cleanly_one_step_at_a_time(migration_url: str)
 
         assert current_revision(migration_url) == revision
         assert table_names(migration_url) == tables_after_upgrade
+
+
+def routines(url: str) -> dict[str, str]:
+    """The database's triggers and trigger functions by name, each its SQL, spaces folded."""
+
+    def look(connection: Connection) -> dict[str, str]:
+        if connection.dialect.name == "sqlite":
+            query = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            query = (
+                "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal "
+                "UNION ALL SELECT proname, prosrc FROM pg_proc "
+                "WHERE pronamespace = 'public'::regnamespace"
+            )
+        return {name: " ".join(sql.split()) for name, sql in connection.exec_driver_sql(query)}
+
+    found: dict[str, str] = inspect_database(url, look)
+    return found
+
+
+def created_by_the_models(url: str) -> None:
+    async def create() -> None:
+        engine = create_async_engine(url, poolclass=NullPool)
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(create())
+
+
+def test_the_migrations_make_the_triggers_the_models_make(
+    migration_url: str, tmp_path: Path
+) -> None:
+    command.upgrade(alembic_config(migration_url), "head")
+    migrated = routines(migration_url)
+    if migration_url.startswith("sqlite"):
+        models_url = f"sqlite+aiosqlite:///{tmp_path / 'models.db'}"
+    else:
+        asyncio.run(reset_postgresql(migration_url))
+        models_url = migration_url
+    created_by_the_models(models_url)
+
+    assert migrated == routines(models_url)
+    assert {"orders_counted_on_insert", "orders_counted_on_update"} <= set(migrated)

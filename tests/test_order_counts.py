@@ -1,12 +1,16 @@
-"""`order_counts` follows every change to the orders: created, changed, cascaded away."""
+"""`order_counts` follows every change to the orders: created, changed, cascaded away; and
+the counts over every order are spread over rows, so that creating an order does not wait
+for every other order being created (PostgreSQL)."""
 
+import asyncio
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.conftest import Account, CreateUser, open_order
+from app.order_counts import EVERYONE, EVERYONES_COUNT_SLOTS
+from tests.conftest import TEST_DATABASE_URL, Account, CreateUser, open_order
 
 RECOUNT = """
 SELECT 0, '', count(*) FROM orders HAVING count(*) > 0
@@ -21,7 +25,10 @@ async def counts_and_recount(app: FastAPI) -> tuple[set[Any], set[Any]]:
         kept = {
             tuple(row)
             for row in await session.execute(
-                text("SELECT user_id, status, orders FROM order_counts WHERE orders <> 0")
+                text(
+                    "SELECT user_id, status, CAST(sum(orders) AS BIGINT) FROM order_counts "
+                    "GROUP BY user_id, status HAVING sum(orders) <> 0"
+                )
             )
         }
         recounted = {tuple(row) for row in await session.execute(text(RECOUNT))}
@@ -56,3 +63,38 @@ async def test_counts_follow_orders_deleted_with_their_user(
     kept, recounted = await counts_and_recount(app)
     assert kept == recounted
     assert (0, "", 1) in kept
+
+
+async def test_the_counts_over_every_order_are_spread_over_slots_by_order_id(
+    app: FastAPI, client: httpx.AsyncClient, customer: Account
+) -> None:
+    orders = [await open_order(client, customer) for _ in range(2)]
+
+    async with app.state.db.read_sessions() as session:
+        rows = await session.execute(
+            text("SELECT slot, orders FROM order_counts WHERE user_id = :everyone AND status = ''"),
+            {"everyone": EVERYONE},
+        )
+        slots = dict(rows.all())
+    assert slots == {order["id"] % EVERYONES_COUNT_SLOTS: 1 for order in orders}
+
+
+if TEST_DATABASE_URL is not None:
+
+    async def test_an_order_is_created_while_another_customers_order_is_being_created(
+        app: FastAPI, client: httpx.AsyncClient, customer: Account, create_user: CreateUser
+    ) -> None:
+        other = await create_user()
+        async with app.state.db.write_sessions() as unfinished:
+            await unfinished.execute(
+                text(
+                    "INSERT INTO orders (user_id, status, total_cents, created_at, updated_at) "
+                    "VALUES (:user_id, 'pending', 0, now(), now())"
+                ),
+                {"user_id": other.id},
+            )
+            async with asyncio.timeout(5):  # with one row per count: until `unfinished` ends
+                created = await client.post("/orders", json={}, headers=customer.headers)
+            await unfinished.rollback()
+
+        assert created.status_code == 201

@@ -25,7 +25,7 @@ NUMBER_AT_COMMIT = """
 CREATE OR REPLACE FUNCTION order_events_in_commit_order() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_advisory_xact_lock(1869767781, 1986359924);
+  PERFORM pg_advisory_xact_lock(1869767781, 1986358900);
   UPDATE order_events SET id = nextval('order_events_id_seq') WHERE id = NEW.id;
   PERFORM pg_notify('order_events', '');
   RETURN NULL;

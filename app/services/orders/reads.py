@@ -5,7 +5,18 @@ position (keyset: one range of an index, at any depth), and tells its count from
 
 from typing import Any, NoReturn
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    cast,
+    func,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import read_rows
@@ -85,15 +96,17 @@ def _page_of(visible: Select[Any], by_cursor: bool) -> Any:
 
 
 ORDER_COUNT = (
-    select(func.coalesce(func.max(COUNTS.c.orders), 0))
+    select(cast(func.coalesce(func.sum(COUNTS.c.orders), 0), BigInteger))
     .where(
         COUNTS.c.user_id == bindparam("count_user_id"),
         COUNTS.c.status == bindparam("count_status"),
     )
     .scalar_subquery()
 )
-"""The count of the orders through the filters: one row of `order_counts` (0 when there
-is none), whatever the number of orders."""
+"""The count of the orders through the filters: the sum of its rows in `order_counts` (one
+row for a user's count, at most `EVERYONES_COUNT_SLOTS` for one over every user; 0 when
+there is none), whatever the number of orders. PostgreSQL's sum of a bigint is a numeric:
+cast back."""
 NO_USER = -1
 """`count_user_id` where the filters match nothing (a customer's filter on someone else)."""
 
